@@ -1,0 +1,8 @@
+"""The label set (LABELS.md): five paragraph classes, plus ``not-core`` for coarse imported data."""
+from __future__ import annotations
+
+CORE = "core-story"
+CLASSES: tuple[str, ...] = (CORE, "related-article", "promo", "nav", "duplicate")
+#: Coarse label from imported corpora: "not core-story", without saying which other class.
+NOT_CORE = "not-core"
+ALLOWED_LABELS: tuple[str, ...] = CLASSES + (NOT_CORE,)

@@ -1,0 +1,36 @@
+"""Split scraped text into paragraphs: non-blank lines, with offsets into the original."""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Paragraph(NamedTuple):
+    """One paragraph: its position among paragraphs, its span and its stripped text.
+
+    ``source[start:end] == text`` always holds for the string it came from.
+    """
+
+    index: int
+    start: int
+    end: int
+    text: str
+
+
+def segment(text: str) -> list[Paragraph]:
+    """Return the paragraphs of ``text``: lines as ``str.splitlines`` splits them that hold
+    a non-whitespace character, stripped, with character offsets into ``text``."""
+    if not isinstance(text, str):
+        raise TypeError(
+            f"segment() expects the page as str, got {type(text).__name__}; "
+            "decode bytes first, e.g. data.decode('utf-8', errors='replace')"
+        )
+    paragraphs: list[Paragraph] = []
+    pos = 0
+    for line in text.splitlines(keepends=True):
+        # Line terminators are whitespace to str.strip, so strip() drops them too.
+        stripped = line.strip()
+        if stripped:
+            start = pos + (len(line) - len(line.lstrip()))
+            paragraphs.append(Paragraph(len(paragraphs), start, start + len(stripped), stripped))
+        pos += len(line)
+    return paragraphs
