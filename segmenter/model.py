@@ -1,0 +1,251 @@
+"""The classifier: two linear passes over document-relative features, and the shipped pipeline.
+
+Pass one is a logistic regression on each paragraph's own features. Pass two is another
+logistic regression that also reads pass one's probabilities for the paragraph's
+neighbours, averaged over several window sizes before and after it (jusText's context
+pass, learnt instead of hand-set). Pass two is trained on out-of-fold pass-one
+probabilities (grouped by document), so it learns how far to trust pass one on pages pass
+one never saw.
+
+Coarse ``not-core`` labels (imported corpora) say "one of the four other classes" without
+saying which: each pass fits them by expectation-maximisation, spreading such a row over
+the four classes in proportion to what the model currently believes, then refitting.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from .features import ParagraphFeatures
+from .labels import CLASSES, NOT_CORE
+
+_CLASS_INDEX = {c: i for i, c in enumerate(CLASSES)}
+_COARSE = -1  # code of a not-core row
+_UNLABELLED = -2
+
+
+def encode_labels(labels: Sequence[str | None]) -> np.ndarray:
+    """Label names to codes: class index, -1 for ``not-core``, -2 for unlabelled (None)."""
+    out = np.empty(len(labels), dtype=np.int64)
+    for i, lab in enumerate(labels):
+        if lab is None:
+            out[i] = _UNLABELLED
+        elif lab == NOT_CORE:
+            out[i] = _COARSE
+        elif lab in _CLASS_INDEX:
+            out[i] = _CLASS_INDEX[lab]
+        else:
+            raise ValueError(f"unknown label {lab!r}; allowed: {', '.join(CLASSES + (NOT_CORE,))}")
+    return out
+
+
+class PartialLabelLogisticRegression(ClassifierMixin, BaseEstimator):
+    """Multinomial logistic regression (standardised inputs) that also learns from rows
+    labelled only ``not-core``, by EM over the four non-core classes.
+
+    ``y`` holds codes from :func:`encode_labels` (unlabelled rows must be removed first).
+    """
+
+    def __init__(self, C: float = 1.0, em_iterations: int = 2, min_share: float = 0.05,
+                 max_iter: int = 300, tol: float = 1e-4, class_weight: dict | str | None = None):
+        self.C = C
+        self.em_iterations = em_iterations
+        self.min_share = min_share
+        self.max_iter = max_iter
+        self.tol = tol
+        self.class_weight = class_weight
+
+    def fit(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None,
+            coarse_share: np.ndarray | None = None):
+        """Fit; ``coarse_share`` (n_coarse x 4) may seed EM with an earlier model's split of
+        the not-core rows over the four non-core classes."""
+        y = np.asarray(y)
+        w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        self.classes_ = np.asarray(CLASSES, dtype=object)
+        self.scaler_ = StandardScaler().fit(X)
+        Z = self.scaler_.transform(X)
+        fine = y >= 0
+        coarse = y == _COARSE
+        self.lr_ = None
+        if not coarse.any():
+            self._fit_lr(Z[fine], y[fine], w[fine])
+            self.coarse_share_ = np.zeros((0, len(CLASSES) - 1))
+            self.n_features_in_ = X.shape[1]
+            return self
+        Zc, wc = Z[coarse], w[coarse]
+        if coarse_share is None and len(np.unique(y[fine])) >= 2:
+            # EM round 0: the fine labels alone say what each non-core class looks like
+            self._fit_lr(Z[fine], y[fine], w[fine])
+            coarse_share = self._share(Zc)
+        elif coarse_share is None:
+            coarse_share = np.full((len(Zc), len(CLASSES) - 1), 1 / (len(CLASSES) - 1))
+        q = coarse_share
+        others = np.arange(1, len(CLASSES))
+        for _ in range(self.em_iterations):
+            rows, cols = np.nonzero(q >= self.min_share)
+            share = q[rows, cols] / np.bincount(rows, weights=q[rows, cols], minlength=len(q))[rows]
+            self._fit_lr(np.vstack([Z[fine], Zc[rows]]), np.concatenate([y[fine], others[cols]]),
+                         np.concatenate([w[fine], wc[rows] * share]))
+            q = self._share(Zc)
+        self.coarse_share_ = q
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def _fit_lr(self, Z: np.ndarray, y: np.ndarray, w: np.ndarray) -> None:
+        """Fit the logistic regression, warm-starting from the previous EM round when the
+        classes are the same."""
+        same = self.lr_ is not None and set(np.unique(y)) == set(self.lr_.classes_)
+        if not same:
+            self.lr_ = LogisticRegression(C=self.C, max_iter=self.max_iter, tol=self.tol,
+                                          class_weight=self.class_weight, warm_start=True)
+        self.lr_.fit(Z, y, sample_weight=w)
+
+    def _share(self, Zc: np.ndarray) -> np.ndarray:
+        """E-step: each not-core row's split over the four non-core classes."""
+        p = self._proba_z(Zc)[:, 1:]
+        return p / np.maximum(p.sum(axis=1, keepdims=True), 1e-12)
+
+    def _proba_z(self, Z: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(Z), len(CLASSES)))
+        out[:, self.lr_.classes_.astype(int)] = self.lr_.predict_proba(Z)
+        return out
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        return self._proba_z(self.scaler_.transform(X))
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+
+def context_features(P: np.ndarray, windows: Sequence[int]) -> np.ndarray:
+    """Pass-one probabilities of a paragraph, its neighbours, and their means over each
+    window before and after it, plus the document's mean: what pass two reads."""
+    n, k = P.shape
+    zero = np.zeros((1, k))
+    cum = np.vstack([zero, np.cumsum(P, axis=0)])  # cum[i] = sum of P[:i]
+    idx = np.arange(n)
+    parts = [P]
+    for w in windows:
+        lo = np.maximum(idx - w, 0)
+        before = (cum[idx] - cum[lo]) / np.maximum(idx - lo, 1)[:, None]
+        hi = np.minimum(idx + 1 + w, n)
+        after = (cum[hi] - cum[idx + 1]) / np.maximum(hi - idx - 1, 1)[:, None]
+        parts += [before, after]
+    mean = P.mean(axis=0, keepdims=True) if n else zero
+    parts.append(np.repeat(mean, n, axis=0))
+    return np.hstack(parts)
+
+
+class ContextClassifier(ClassifierMixin, BaseEstimator):
+    """Two linear passes over per-document feature matrices (see the module docstring).
+
+    ``fit(X, y, sample_weight)`` takes one feature matrix, one label sequence (names or
+    None) and optionally one weight vector per document; ``predict_proba(X)`` returns one
+    probability matrix per document, columns in ``classes_`` order.
+    """
+
+    def __init__(self, C: float = 1.0, context_C: float = 1.0, windows: tuple[int, ...] = (1, 2, 4, 8),
+                 inner_folds: int = 3, em_iterations: int = 2, random_state: int = 0):
+        self.C = C
+        self.context_C = context_C
+        self.windows = windows
+        self.inner_folds = inner_folds
+        self.em_iterations = em_iterations
+        self.random_state = random_state
+
+    def fit(self, X: Sequence[np.ndarray], y: Sequence[Sequence[str | None]],
+            sample_weight: Sequence[np.ndarray] | None = None) -> "ContextClassifier":
+        X = list(X)
+        codes = [encode_labels(labels) for labels in y]
+        if len(codes) != len(X) or any(len(c) != len(x) for c, x in zip(codes, X)):
+            raise ValueError("X and y must hold one label per paragraph of each document")
+        weights = ([np.ones(len(x)) for x in X] if sample_weight is None
+                   else [np.asarray(w, dtype=np.float64) for w in sample_weight])
+        self.classes_ = np.asarray(CLASSES, dtype=object)
+        first = PartialLabelLogisticRegression(C=self.C, em_iterations=self.em_iterations)
+        # out-of-fold pass-one probabilities for every document
+        rng = np.random.default_rng(self.random_state)
+        fold_of = rng.permutation(len(X)) % max(2, self.inner_folds) if len(X) > 1 else np.zeros(1, int)
+        oof: list[np.ndarray | None] = [None] * len(X)
+        for k in np.unique(fold_of):
+            train = [i for i in range(len(X)) if fold_of[i] != k]
+            if not train:
+                continue
+            model = _fit_rows(clone(first), [X[i] for i in train], [codes[i] for i in train],
+                              [weights[i] for i in train])
+            if model is None:
+                continue
+            for i in np.flatnonzero(fold_of == k):
+                oof[i] = model.predict_proba(X[i])
+        self.first_ = _fit_rows(clone(first), X, codes, weights)
+        if self.first_ is None:
+            raise ValueError("the labelled paragraphs hold fewer than two classes")
+        for i, p in enumerate(oof):
+            if p is None:  # a fold could not be fitted (tiny data): fall back to in-sample
+                oof[i] = self.first_.predict_proba(X[i])
+        second_X = [np.hstack([x, context_features(p, self.windows)]) for x, p in zip(X, oof)]
+        self.second_ = _fit_rows(
+            PartialLabelLogisticRegression(C=self.context_C, em_iterations=1),
+            second_X, codes, weights, coarse_share=self.first_.coarse_share_)
+        self.n_features_in_ = X[0].shape[1] if X else 0
+        return self
+
+    def predict_proba(self, X: Sequence[np.ndarray]) -> list[np.ndarray]:
+        X = list(X)
+        if not X:
+            return []
+        sizes = [len(x) for x in X]
+        allx = np.vstack(X) if sum(sizes) else np.zeros((0, self.n_features_in_))
+        if not len(allx):
+            return [np.zeros((0, len(CLASSES))) for _ in X]
+        p1 = self.first_.predict_proba(allx)
+        bounds = np.cumsum([0] + sizes)
+        ctx = [context_features(p1[a:b], self.windows) for a, b in zip(bounds[:-1], bounds[1:])]
+        p2 = self.second_.predict_proba(np.hstack([allx, np.vstack(ctx)]))
+        return [p2[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+
+    def predict(self, X: Sequence[np.ndarray]) -> list[np.ndarray]:
+        return [self.classes_[p.argmax(axis=1)] for p in self.predict_proba(X)]
+
+
+def _fit_rows(model: PartialLabelLogisticRegression, X: Sequence[np.ndarray],
+              codes: Sequence[np.ndarray], weights: Sequence[np.ndarray],
+              coarse_share: np.ndarray | None = None):
+    """Fit on the labelled rows of the given documents; None when they hold under two classes."""
+    mask = [c != _UNLABELLED for c in codes]
+    present = set(np.unique(np.concatenate(codes))) - {_UNLABELLED} if codes else set()
+    if len(present) < 2:  # nothing to tell apart (tiny folds): the caller falls back
+        return None
+    rows = np.vstack([x[m] for x, m in zip(X, mask)])
+    y = np.concatenate([c[m] for c, m in zip(codes, mask)])
+    w = np.concatenate([wt[m] for wt, m in zip(weights, mask)])
+    return model.fit(rows, y, sample_weight=w, coarse_share=coarse_share)
+
+
+def build_pipeline(random_state: int = 0) -> Pipeline:
+    """The untrained model: features, then the two-pass linear classifier."""
+    return Pipeline([
+        ("features", ParagraphFeatures()),
+        ("classifier", ContextClassifier(random_state=random_state)),
+    ])
+
+
+def paragraph_weights(texts: Sequence[str], labels: Sequence[str | None], *,
+                      word_cap: int = 40, fine_doc_weight: float = 1.0) -> np.ndarray:
+    """Training weight per paragraph: grows with its words up to ``word_cap`` (so the loss
+    follows the word-level metric, not the count of "Share" lines), times
+    ``fine_doc_weight`` for documents labelled with the five classes only (no ``not-core``):
+    they alone teach the difference between related-article, promo, nav and duplicate."""
+    from .features import _WORD
+
+    words = np.array([len(_WORD.findall(t)) for t in texts], dtype=np.float64)
+    w = 0.25 + np.minimum(words, word_cap) / word_cap
+    if NOT_CORE not in labels:
+        w = w * fine_doc_weight
+    return w

@@ -1,0 +1,86 @@
+"""What a scraper relies on: clean() keeps the story, in order and wording, and nothing else."""
+import pandas as pd
+import pytest
+
+import segmenter
+from segmenter.labels import CLASSES
+
+from conftest import SEEDS, gold_core, read_seed
+
+
+@pytest.mark.parametrize("seed", SEEDS, ids=lambda p: p.name)
+def test_clean_returns_exactly_the_gold_core_story_of_each_seed(seed, shipped_model):
+    assert segmenter.clean(read_seed(seed), model=shipped_model) == "\n".join(gold_core(seed.name))
+
+
+def test_clean_many_gives_the_same_results_as_clean_in_order(shipped_model):
+    texts = [read_seed(s) for s in SEEDS] + ["", "   \n\t\n"]
+    many = list(segmenter.clean_many(texts, model=shipped_model, batch_size=2))
+    assert many == [segmenter.clean(t, model=shipped_model) for t in texts]
+
+
+def test_classify_has_one_row_per_paragraph_with_documented_columns(shipped_model):
+    text = read_seed(SEEDS[3])
+    df = segmenter.classify(text, model=shipped_model)
+    assert isinstance(df, pd.DataFrame)
+    assert list(df.columns) == ["index", "start", "end", "text", "label", "proba"] + [f"p_{c}" for c in CLASSES]
+    paras = segmenter.segment(text)
+    assert len(df) == len(paras)
+    assert df["text"].tolist() == [p.text for p in paras]
+    assert all(text[s:e] == t for s, e, t in zip(df["start"], df["end"], df["text"]))
+    probs = df[[f"p_{c}" for c in CLASSES]].to_numpy()
+    assert probs.sum(axis=1) == pytest.approx([1.0] * len(df))
+    assert (df["proba"].to_numpy() == probs.max(axis=1)).all()
+    assert set(df["label"]) <= set(CLASSES)
+
+
+def test_classify_of_empty_text_is_an_empty_frame_with_the_same_columns(shipped_model):
+    df = segmenter.classify("\n \n", model=shipped_model)
+    assert len(df) == 0 and "p_core-story" in df.columns
+
+
+def test_threshold_trades_precision_for_recall(shipped_model):
+    text = read_seed(SEEDS[3])
+    everything = "\n".join(p.text for p in segmenter.segment(text))
+    assert segmenter.clean(text, model=shipped_model, threshold=0.0) == everything
+    assert segmenter.clean(text, model=shipped_model, threshold=1.01) == ""
+    loose = segmenter.clean(text, model=shipped_model, threshold=0.05).split("\n")
+    strict = segmenter.clean(text, model=shipped_model, threshold=0.95).split("\n")
+    assert set(strict) <= set(loose) and len(strict) <= len(loose)
+
+
+@pytest.mark.parametrize("bad", [b"bytes", None, 3])
+def test_wrong_input_type_raises_type_error_that_says_to_pass_str(bad, shipped_model):
+    with pytest.raises(TypeError, match="str"):
+        segmenter.clean(bad, model=shipped_model)
+    with pytest.raises(TypeError, match="str"):
+        segmenter.classify(bad, model=shipped_model)
+
+
+def test_load_model_default_is_cached_and_loads_the_shipped_artifact():
+    assert segmenter.load_model() is segmenter.load_model()
+
+
+def test_load_model_refuses_an_altered_artifact(tmp_path):
+    import shutil
+
+    from segmenter.api import ModelError, default_model_path
+
+    src = default_model_path()
+    dst = tmp_path / "segmenter.joblib"
+    shutil.copy(src, dst)
+    shutil.copy(src.with_suffix(".json"), dst.with_suffix(".json"))
+    segmenter.load_model(dst)  # intact copy loads
+    with open(dst, "ab") as fh:
+        fh.write(b"\0")
+    with pytest.raises(ModelError, match="sha256"):
+        segmenter.load_model(dst)
+
+
+def test_import_segmenter_does_not_import_scikit_learn():
+    import subprocess
+    import sys
+
+    code = "import sys, segmenter; segmenter.segment('a\\nb'); print('sklearn' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
