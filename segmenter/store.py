@@ -24,7 +24,7 @@ from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from filelock import FileLock
 
@@ -86,7 +86,7 @@ class LabelRecord:
         d = asdict(self)
         if not self.adjudicated:
             del d["adjudicated"]
-        return json.dumps(d, ensure_ascii=False, sort_keys=False)
+        return _dumps(d)
 
 
 @dataclass(frozen=True)
@@ -159,14 +159,18 @@ class LabelStore:
         return sorted(p for p in self.root.iterdir()
                       if p.name.endswith(suffix) or p.name.endswith(suffix + ".gz"))
 
-    def _append_lines(self, path: Path, lines: Iterable[str]) -> None:
-        """Append JSON lines under a lock: one ``write`` per record, then ``fsync``."""
+    def _append_lines(self, path: Path, lines: Iterable[str],
+                      check: Callable[[], bool] | None = None) -> None:
+        """Append JSON lines under a lock: one ``write`` per record, then ``fsync``. ``check``
+        runs under the lock first; when it returns False nothing is written."""
         self.root.mkdir(parents=True, exist_ok=True)
         with FileLock(str(path) + ".lock"):
+            if check is not None and not check():
+                return
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             try:
                 for line in lines:
-                    os.write(fd, (line + "\n").encode("utf-8", "surrogatepass"))
+                    os.write(fd, (line + "\n").encode("utf-8"))
                 os.fsync(fd)
             finally:
                 os.close(fd)
@@ -188,13 +192,17 @@ class LabelStore:
                     # mtime=0 keeps the compressed bytes reproducible run to run.
                     out = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if compress else raw
                     for line in lines:
-                        out.write((line + "\n").encode("utf-8", "surrogatepass"))
+                        out.write((line + "\n").encode("utf-8"))
                     if compress:
                         out.close()
                     raw.flush()
                     os.fsync(raw.fileno())
                 os.chmod(tmp, 0o644)
                 os.replace(tmp, target)
+                # the shard's other form (compressed or not) would be read twice: remove it
+                other = self.root / (f"{shard}{suffix}" + ("" if compress else ".gz"))
+                if other.exists():
+                    other.unlink()
             finally:
                 if os.path.exists(tmp):
                     os.unlink(tmp)
@@ -242,13 +250,17 @@ class LabelStore:
         if not isinstance(text, str):
             raise TypeError(f"text must be str, got {type(text).__name__}")
         doc = Document(doc_id, text, sha256_text(text), source, license, url, path)
-        known = self.documents().get(doc_id)
-        if known is not None:
-            if known.sha256 != doc.sha256:
+        known: list[Document] = []
+
+        def is_new() -> bool:  # under the lock, so two processes cannot both register it
+            found = self.documents().get(doc_id)
+            if found is not None and found.sha256 != doc.sha256:
                 raise LabelStoreError(f"document {doc_id!r} is already registered with other text")
-            return known
-        self._append_lines(self.root / f"{shard}{DOCS_SUFFIX}", [_doc_json(doc)])
-        return doc
+            known.extend([found] if found is not None else [])
+            return found is None
+
+        self._append_lines(self.root / f"{shard}{DOCS_SUFFIX}", [_doc_json(doc)], check=is_new)
+        return known[0] if known else doc
 
     # -- labels --------------------------------------------------------------------------
     def append(self, records: Iterable[LabelRecord], shard: str = DEFAULT_SHARD) -> None:
@@ -342,7 +354,18 @@ def _doc_json(doc: Document) -> str:
     for k in ("source", "license", "url"):
         if getattr(doc, k) is not None:
             d[k] = getattr(doc, k)
-    return json.dumps(d, ensure_ascii=False)
+    return _dumps(d)
+
+
+def _dumps(obj: dict) -> str:
+    """One JSON line, readable UTF-8; a lone surrogate (not encodable as UTF-8) is written as
+    a JSON ``\\uXXXX`` escape instead, so the file stays valid UTF-8 and reads back equal."""
+    line = json.dumps(obj, ensure_ascii=False)
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        line = json.dumps(obj, ensure_ascii=True)
+    return line
 
 
 def labelled_documents(store: LabelStore) -> tuple[list[Document], list[list[str | None]], list[Problem]]:
