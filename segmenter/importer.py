@@ -4,6 +4,9 @@
 WCXB dev article pages (CC-BY-4.0) with their coarse line labels: ``core`` becomes
 ``core-story``, ``other`` becomes ``not-core`` (not core-story, class unknown).
 
+Second and later copies of a 5+ word paragraph are labelled ``duplicate``, exactly as
+LABELS.md defines it (near copies are left coarse).
+
 WCXB's gold body excludes the headline, which LABELS.md calls core-story, so the few lines
 just before the first body line (headline, byline, dateline) get no label at all: they stay
 in the document as context, and training neither rewards nor punishes them.
@@ -18,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from .labels import CORE, NOT_CORE
+from .labels import CORE, DUPLICATE, NOT_CORE
 from .segment import segment
 from .store import Document, LabelRecord, LabelStore, LabelStoreError, paragraph_hash, sha256_text
 
@@ -61,13 +64,15 @@ def coarse_paragraph_labels(text: str, line_labels: list[str], where: str) -> li
     if first_core is not None:
         for i in range(max(0, first_core - HEADLINE_WINDOW), first_core):
             out[i] = None
-    # A repeated long body line is a duplicate by LABELS.md, but the coarse gold calls it
-    # core: leave it unlabelled rather than teach the wrong thing.
+    # LABELS.md defines `duplicate` mechanically (5+ words, equal to an earlier paragraph once
+    # case, whitespace and punctuation are ignored; it wins over every other label), so the
+    # coarse labels can be made exact there: the second and later copies are `duplicate`.
+    # Words are counted as written (whitespace-separated): "$898.00 from Lowe's" is 3 words.
     seen: set[str] = set()
     for i, p in enumerate(segment(text)):
         key = _NORM.sub(" ", p.text.lower()).strip()
-        if key in seen and len(key.split()) >= 5 and out[i] == CORE:
-            out[i] = None
+        if key in seen and len(p.text.split()) >= 5:
+            out[i] = DUPLICATE
         seen.add(key)
     return out
 
@@ -76,11 +81,17 @@ def import_wcxb(path: str | Path, store: LabelStore, shard: str = "wcxb-dev") ->
     """Import WCXB pages into ``store`` as shard ``shard`` (replacing it). Returns (docs, labels)."""
     docs: list[Document] = []
     records: list[LabelRecord] = []
+    first_seen: dict[str, str] = {}
     for where, rec in _progress(read_jsonl(path), "importing"):
         for field in ("id", "text", "line_labels"):
             if field not in rec:
                 raise LabelStoreError(f"{where}: missing field {field!r}")
         text = rec["text"]
+        if not isinstance(text, str):
+            raise LabelStoreError(f"{where}: 'text' should be a string")
+        if str(rec["id"]) in first_seen:
+            raise LabelStoreError(f"{where}: page id {rec['id']!r} already used at {first_seen[str(rec['id'])]}")
+        first_seen[str(rec["id"])] = where
         doc = Document(f"wcxb-dev/{rec['id']}", text, sha256_text(text), WCXB_SOURCE,
                        WCXB_LICENSE, rec.get("url"))
         docs.append(doc)

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 CORE = "core-story"
-CLASSES: tuple[str, ...] = (CORE, "related-article", "promo", "nav", "duplicate")
+DUPLICATE = "duplicate"
+CLASSES: tuple[str, ...] = (CORE, "related-article", "promo", "nav", DUPLICATE)
 #: Coarse label from imported corpora: "not core-story", without saying which other class.
 NOT_CORE = "not-core"
 ALLOWED_LABELS: tuple[str, ...] = CLASSES + (NOT_CORE,)
