@@ -164,6 +164,32 @@ class ParagraphFeatures(TransformerMixin, BaseEstimator):
         nonprose_after = np.cumsum((1 - prose) * (idx > run_end))
         f["furniture_after_run"] = np.log1p(nonprose_after) * (idx > run_end)
         f["time_ago_before"] = (np.cumsum(f["time_ago"]) - f["time_ago"] > 0).astype(np.float64)
+        # blocks of consecutive non-prose lines: menus, widget headings and cards come in
+        # blocks; a story's subheadings come alone. Structural, so no word list is needed.
+        block_len, block_id = _blocks(prose)
+        f["block_len"] = np.log1p(block_len)
+        big_block = (block_len >= 3) & (prose == 0)
+        big_ids = np.unique(block_id[big_block])
+        starts = np.array([np.flatnonzero(block_id == b)[0] for b in big_ids], dtype=np.int64)
+        after_starts = np.searchsorted(np.sort(starts[starts > run_end]), idx, side="right") if len(starts) else np.zeros(n)
+        f["big_blocks_after_run"] = np.log1p(after_starts) * (idx > run_end)
+        before_starts = (len(starts[starts < run_start]) - np.searchsorted(np.sort(starts[starts < run_start]), idx, side="right")) if len(starts) else np.zeros(n)
+        f["big_blocks_before_run"] = np.log1p(np.maximum(before_starts, 0)) * (idx < run_start)
+        prev_prose = np.maximum.accumulate(np.where(prose > 0, idx, -1))
+        f["since_prose"] = np.log1p(np.where(prev_prose >= 0, idx - prev_prose, idx + 1))
+        next_prose = np.minimum.accumulate(np.where(prose > 0, idx, n)[::-1])[::-1]
+        f["until_prose"] = np.log1p(next_prose - idx)
+        run_median = np.median(n_words[run_start:run_end + 1])
+        f["words_vs_run"] = np.log1p(n_words) - np.log1p(run_median)
+        # a looser run, where a non-prose line costs a quarter as much: it bridges the
+        # subheadings, lists and captions inside long bodies that split the strict run
+        loose_prose = np.maximum(prose, (n_words >= 15).astype(np.float64))
+        loose_start, loose_end = _densest_run(n_words, loose_prose, gap_cost=0.25)
+        f["in_loose_run"] = ((idx >= loose_start) & (idx <= loose_end)).astype(np.float64)
+        f["before_loose_run"] = np.log1p(np.maximum(loose_start - idx, 0))
+        f["after_loose_run"] = np.log1p(np.maximum(idx - loose_end, 0))
+        f["loose_run_share"] = np.full(n, n_words[loose_start:loose_end + 1].sum() / total_words)
+        f["nonprose_in_loose_run"] = f["in_loose_run"] * (1 - prose)
 
         # -- topic: TF-IDF on the document itself -----------------------------------------
         X, binary = _tfidf(tokens)
@@ -222,14 +248,16 @@ _OWN = (
     "time_ago", "date_like", "source_dash", "is_heading", "log_repeats",
     "rel_index", "log_index", "log_from_end", "in_run", "before_run", "after_run",
     "words_before_frac", "prose_after_frac", "run_share", "heading_before", "since_heading",
-    "furniture_after_run", "time_ago_before",
+    "furniture_after_run", "time_ago_before", "block_len", "big_blocks_after_run",
+    "big_blocks_before_run", "since_prose", "until_prose", "words_vs_run",
+    "in_loose_run", "before_loose_run", "after_loose_run", "loose_run_share", "nonprose_in_loose_run",
     "sim_lead", "sim_run", "sim_title", "is_title_candidate", "sim_first", "sim_prev", "sim_next",
     "sim_run_minus_rest", "cap_overlap_lead", "word_overlap_lead", "rare_overlap_run",
     "dup_exact", "dup_contain", "dup_long", "dup_contain_long",
 )
 _NEIGHBOUR = (
     "log_words", "ends_sentence", "is_prose", "few_words", "time_ago", "source_dash",
-    "is_heading", "in_run", "sim_run", "dup_long",
+    "is_heading", "in_run", "sim_run", "dup_long", "block_len", "in_loose_run",
 )
 
 
@@ -239,14 +267,14 @@ def _paragraph_texts(doc: str | Sequence[Paragraph]) -> list[str]:
     return [p.text if isinstance(p, Paragraph) else str(p) for p in doc]
 
 
-def _densest_run(n_words: np.ndarray, prose: np.ndarray) -> tuple[int, int]:
-    """The contiguous run maximising prose words (capped at 1.5x the median) minus a penalty
-    per other paragraph (the document's median prose length, at least 10): where the story most likely is
-    (Kadane's algorithm). The penalty scales with the page so a tail of teaser cards
-    does not join the run."""
-    penalty = max(10.0, float(np.median(n_words[prose > 0]))) if (prose > 0).any() else 10.0
+def _densest_run(n_words: np.ndarray, prose: np.ndarray, gap_cost: float = 1.0) -> tuple[int, int]:
+    """The contiguous run maximising prose words (capped at 1.5x the median prose length m,
+    m at least 10) minus ``gap_cost`` x m per other paragraph: where the story most likely
+    is (Kadane's algorithm). The cost scales with the page, so at the default a tail of
+    teaser cards does not join the run."""
+    median = max(10.0, float(np.median(n_words[prose > 0]))) if (prose > 0).any() else 10.0
     # capped, so one pasted-in full story cannot outweigh a run of ordinary paragraphs
-    value = np.where(prose > 0, np.minimum(n_words, 1.5 * penalty), -penalty) - 2.0
+    value = np.where(prose > 0, np.minimum(n_words, 1.5 * median), -gap_cost * median) - 2.0
     best, best_span = -np.inf, (0, 0)
     cur, start = 0.0, 0
     for i, v in enumerate(value):
@@ -257,6 +285,16 @@ def _densest_run(n_words: np.ndarray, prose: np.ndarray) -> tuple[int, int]:
         if cur > best:
             best, best_span = cur, (start, i)
     return best_span
+
+
+def _blocks(prose: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per paragraph: the length of its run of equal prose/non-prose status, and the run's id."""
+    n = len(prose)
+    change = np.flatnonzero(np.diff(prose) != 0) + 1
+    bounds = np.concatenate([[0], change, [n]])
+    lengths = np.diff(bounds)
+    block_id = np.repeat(np.arange(len(lengths)), lengths)
+    return lengths[block_id].astype(np.float64), block_id
 
 
 def _title_index(texts: Sequence[str], n_words: np.ndarray, ends: np.ndarray, run_start: int) -> int | None:
