@@ -21,6 +21,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
 from .features import ParagraphFeatures
 from .labels import CLASSES, NOT_CORE
@@ -104,7 +105,10 @@ class PartialLabelLogisticRegression(ClassifierMixin, BaseEstimator):
         if not same:
             self.lr_ = LogisticRegression(C=self.C, max_iter=self.max_iter, tol=self.tol,
                                           class_weight=self.class_weight, warm_start=True)
-        self.lr_.fit(Z, y, sample_weight=w)
+        # One BLAS thread: these matrices are narrow, and threads only contend (3x slower
+        # here); parallelism belongs to the folds (train --jobs).
+        with threadpool_limits(1):
+            self.lr_.fit(Z, y, sample_weight=w)
 
     def _share(self, Zc: np.ndarray) -> np.ndarray:
         """E-step: each not-core row's split over the four non-core classes."""
@@ -160,7 +164,10 @@ class ContextClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X: Sequence[np.ndarray], y: Sequence[Sequence[str | None]],
-            sample_weight: Sequence[np.ndarray] | None = None) -> "ContextClassifier":
+            sample_weight: Sequence[np.ndarray] | None = None,
+            groups: Sequence[object] | None = None) -> "ContextClassifier":
+        """Fit both passes. ``groups`` (one per document) keeps documents of one group (e.g.
+        a page and its perturbed copies) in the same inner fold."""
         X = list(X)
         codes = [encode_labels(labels) for labels in y]
         if len(codes) != len(X) or any(len(c) != len(x) for c, x in zip(codes, X)):
@@ -171,7 +178,11 @@ class ContextClassifier(ClassifierMixin, BaseEstimator):
         first = PartialLabelLogisticRegression(C=self.C, em_iterations=self.em_iterations)
         # out-of-fold pass-one probabilities for every document
         rng = np.random.default_rng(self.random_state)
-        fold_of = rng.permutation(len(X)) % max(2, self.inner_folds) if len(X) > 1 else np.zeros(1, int)
+        _, group_ids = np.unique(np.asarray(range(len(X)) if groups is None else groups, dtype=object).astype(str),
+                                 return_inverse=True)
+        n_groups = int(group_ids.max()) + 1 if len(X) else 0
+        fold_of_group = rng.permutation(n_groups) % max(2, self.inner_folds) if n_groups > 1 else np.zeros(n_groups, int)
+        fold_of = fold_of_group[group_ids] if len(X) else np.zeros(0, int)
         oof: list[np.ndarray | None] = [None] * len(X)
         for k in np.unique(fold_of):
             train = [i for i in range(len(X)) if fold_of[i] != k]

@@ -31,6 +31,8 @@ from .segment import segment
 from .store import Document, LabelStore, LabelStoreError, labelled_documents
 
 DEFAULT_FINE_DOC_WEIGHT = 20.0
+DEFAULT_AUGMENT_COPIES = 2
+DEFAULT_AUGMENT_RATE = 0.3
 
 
 class TrainingError(ValueError):
@@ -109,10 +111,46 @@ def weights_for(data: TrainingData, fine_doc_weight: float) -> list[np.ndarray]:
     return [paragraph_weights(t, l, fine_doc_weight=fine_doc_weight) for t, l in zip(data.texts, data.labels)]
 
 
-def fit_classifier(X, y, w, seed: int):
+@dataclass
+class Augmented:
+    """Word-perturbed copies of the finely labelled documents (see :mod:`segmenter.augment`),
+    featurized once; a copy trains only where its original does, never in a fold that holds
+    the original out."""
+
+    X: dict[int, list[np.ndarray]]
+    W: dict[int, list[np.ndarray]]
+
+    @classmethod
+    def build(cls, data: TrainingData, W: list[np.ndarray], copies: int, rate: float, seed: int) -> "Augmented":
+        from .augment import perturb_document
+
+        xs: dict[int, list[np.ndarray]] = {}
+        for i in data.fine:
+            texts = [perturb_document(data.texts[i], seed=seed * 1000 + c + 1, rate=rate) for c in range(copies)]
+            xs[i] = featurize(texts)
+        return cls(xs, {i: [W[i]] * len(v) for i, v in xs.items()})
+
+    def training_set(self, docs: Sequence[int], X: list[np.ndarray], labels: list, W: list[np.ndarray]):
+        """Features, labels, weights and groups (original document index) of ``docs``
+        followed by their perturbed copies."""
+        docs = list(docs)
+        xs = [X[i] for i in docs]
+        ys = [labels[i] for i in docs]
+        ws = [W[i] for i in docs]
+        groups = list(docs)
+        for i in docs:
+            for x, w in zip(self.X.get(i, ()), self.W.get(i, ())):
+                xs.append(x)
+                ys.append(labels[i])
+                ws.append(w)
+                groups.append(i)
+        return xs, ys, ws, groups
+
+
+def fit_classifier(X, y, w, groups, seed: int):
     from .model import ContextClassifier
 
-    return ContextClassifier(random_state=seed).fit(X, y, w)
+    return ContextClassifier(random_state=seed).fit(X, y, w, groups=groups)
 
 
 def held_out_folds(data: TrainingData, seed: int, k: int = 5) -> list[list[int]]:
@@ -134,17 +172,18 @@ def held_out_folds(data: TrainingData, seed: int, k: int = 5) -> list[list[int]]
 
 
 def cross_validate(data: TrainingData, X: list[np.ndarray], W: list[np.ndarray], seed: int,
-                   jobs: int = 1, folds: list[list[int]] | None = None) -> list[np.ndarray | None]:
+                   jobs: int = 1, folds: list[list[int]] | None = None,
+                   augmented: Augmented | None = None) -> list[np.ndarray | None]:
     """Held-out probabilities per document (None for documents never held out)."""
     from joblib import Parallel, delayed
 
     folds = held_out_folds(data, seed) if folds is None else folds
+    augmented = Augmented({}, {}) if augmented is None else augmented
 
     def run(test: list[int]):
         test_set = set(test)
         train = [i for i in range(len(X)) if i not in test_set]
-        model = fit_classifier([X[i] for i in train], [data.labels[i] for i in train],
-                               [W[i] for i in train], seed)
+        model = fit_classifier(*augmented.training_set(train, X, data.labels, W), seed)
         return test, model.predict_proba([X[i] for i in test])
 
     out: list[np.ndarray | None] = [None] * len(X)
@@ -286,6 +325,7 @@ def write_artifact(pipeline, out: Path, meta: dict) -> dict:
 def train(labels_dir: str | Path = "labels", out: str | Path = "models/segmenter.joblib", *,
           seed: int = 0, cv: bool = True, jobs: int = 1,
           fine_doc_weight: float = DEFAULT_FINE_DOC_WEIGHT,
+          augment_copies: int = DEFAULT_AUGMENT_COPIES, augment_rate: float = DEFAULT_AUGMENT_RATE,
           log: Callable[[str], None] = print, progress: bool = False) -> dict:
     """Train from ``labels_dir`` and write the model to ``out``; returns the metadata written."""
     from sklearn.pipeline import Pipeline
@@ -303,13 +343,14 @@ def train(labels_dir: str | Path = "labels", out: str | Path = "models/segmenter
         + ", ".join(f"{k} {v}" for k, v in counts.items()))
     X = featurize(data.texts, progress=progress)
     W = weights_for(data, fine_doc_weight)
+    augmented = Augmented.build(data, W, augment_copies, augment_rate, seed)
     metrics: dict = {}
     if cv:
         log("measuring on held-out documents ...")
-        metrics = held_out_metrics(data, cross_validate(data, X, W, seed, jobs=jobs))
+        metrics = held_out_metrics(data, cross_validate(data, X, W, seed, jobs=jobs, augmented=augmented))
         log(format_metrics(metrics))
     log("fitting on all documents ...")
-    classifier = fit_classifier(X, data.labels, W, seed)
+    classifier = fit_classifier(*augmented.training_set(range(len(X)), X, data.labels, W), seed)
     pipeline = Pipeline([("features", ParagraphFeatures().fit(None)), ("classifier", classifier)])
     sources = Counter((d.source or "unknown", d.license or "unknown") for d in data.docs)
     meta = {
@@ -323,6 +364,7 @@ def train(labels_dir: str | Path = "labels", out: str | Path = "models/segmenter
             "skipped_records": len(data.problems),
         },
         "params": {"seed": seed, "fine_doc_weight": fine_doc_weight,
+                   "augment_copies": augment_copies, "augment_rate": augment_rate,
                    "classifier": {k: (list(v) if isinstance(v, tuple) else v)
                                   for k, v in classifier.get_params().items()}},
         "held_out_metrics": metrics,
@@ -345,10 +387,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fine-doc-weight", type=float, default=DEFAULT_FINE_DOC_WEIGHT,
                     help="weight of documents labelled with the five classes relative to coarse "
                          f"imported ones (default {DEFAULT_FINE_DOC_WEIGHT:g})")
+    ap.add_argument("--augment-copies", type=int, default=DEFAULT_AUGMENT_COPIES,
+                    help="word-perturbed copies of each finely labelled document to train on, so the "
+                         f"model learns page structure rather than single words (default {DEFAULT_AUGMENT_COPIES})")
+    ap.add_argument("--augment-rate", type=float, default=DEFAULT_AUGMENT_RATE,
+                    help=f"share of words replaced in each copy (default {DEFAULT_AUGMENT_RATE:g})")
     args = ap.parse_args(argv)
     try:
         train(args.labels, args.out, seed=args.seed, cv=not args.no_cv, jobs=args.jobs,
-              fine_doc_weight=args.fine_doc_weight, progress=sys.stderr.isatty())
+              fine_doc_weight=args.fine_doc_weight, augment_copies=args.augment_copies,
+              augment_rate=args.augment_rate, progress=sys.stderr.isatty())
     except TrainingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
