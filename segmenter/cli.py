@@ -92,6 +92,12 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluate import main as evaluate_main
+
+    return evaluate_main((["--model", args.model] if args.model else []) + args.args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="segmenter",
@@ -113,6 +119,12 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("info", help="model path, sha256, versions, training data, held-out metrics")
     i.add_argument("--json", action="store_true", help="print the model metadata as JSON")
     i.set_defaults(func=_cmd_info)
+    # everything after `evaluate` goes, unparsed, to python -m segmenter.evaluate
+    e = sub.add_parser("evaluate", add_help=False, prefix_chars="\0",
+                       help="score the model and baselines on a labelled corpus "
+                            "(python -m segmenter.evaluate; see `segmenter evaluate --help`)")
+    e.add_argument("args", nargs="*")
+    e.set_defaults(func=_cmd_evaluate)
     return ap
 
 
