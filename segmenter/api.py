@@ -70,7 +70,23 @@ def _load_uncached(path: Path) -> "Pipeline":
             raise ModelError(f"{path} was built with scikit-learn {built}, but {sklearn.__version__} "
                              "is installed; retrain with `python -m segmenter.train` or install "
                              f"scikit-learn {'.'.join(built.split('.')[:2])}.*")
-    return joblib.load(path)
+    model = joblib.load(path)
+    _check_features(model, path)
+    return model
+
+
+def _check_features(model: "Pipeline", path: Path) -> None:
+    """The pickled classifier must expect as many features as this version's feature code
+    makes; otherwise it was trained with other feature code and would fail on first use."""
+    steps = getattr(model, "named_steps", {})
+    feats, clf = steps.get("features"), steps.get("classifier")
+    if feats is None or clf is None:
+        return
+    made = len(feats.get_feature_names_out())
+    expected = getattr(clf, "n_features_in_", made)
+    if made != expected:
+        raise ModelError(f"{path} expects {expected} features per paragraph, but this version of "
+                         f"segmenter makes {made}; retrain with `python -m segmenter.train`")
 
 
 def _resolve(model: "Pipeline | str | Path | None") -> "Pipeline":

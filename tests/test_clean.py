@@ -125,3 +125,22 @@ def test_import_segmenter_does_not_import_scikit_learn():
     code = "import sys, segmenter; segmenter.segment('a\\nb'); print('sklearn' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_load_model_refuses_an_artifact_built_for_other_feature_code(tmp_path, shipped_model):
+    import copy
+    import json
+
+    import joblib
+
+    from segmenter.api import ModelError, default_model_path, file_sha256
+
+    stale = copy.deepcopy(shipped_model)
+    stale.named_steps["classifier"].n_features_in_ -= 3
+    path = tmp_path / "stale.joblib"
+    joblib.dump(stale, path)
+    meta = json.loads(default_model_path().with_suffix(".json").read_text())
+    meta["sha256"] = file_sha256(path)
+    path.with_suffix(".json").write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match="retrain"):
+        segmenter.load_model(path)
