@@ -101,7 +101,7 @@ class ParagraphFeatures(TransformerMixin, BaseEstimator):
         # -- shape ------------------------------------------------------------------------
         f["log_words"] = np.log1p(n_words)
         f["log_chars"] = np.log1p(n_chars)
-        f["mean_word_len"] = np.array([np.mean([len(w) for w in t]) if t else 0.0 for t in tokens]) / 10
+        f["mean_word_len"] = np.array([sum(map(len, t)) / len(t) if t else 0.0 for t in tokens]) / 10
         f["ends_sentence"] = ends
         f["is_prose"] = prose
         f["log_sentences"] = np.log1p([len(_SENT_SPLIT.findall(t)) + e for t, e in zip(texts, ends)])
@@ -110,16 +110,16 @@ class ParagraphFeatures(TransformerMixin, BaseEstimator):
         caps = [len(_CAP.findall(t)) for t in texts]
         upper_initial = np.array([sum(1 for w in _CAP.findall(t) if w[0].isupper()) for t in texts], dtype=np.float64)
         f["cap_ratio"] = upper_initial / np.maximum(np.array(caps, dtype=np.float64), 1)
-        f["digit_ratio"] = np.array([sum(c.isdigit() for c in t) for t in texts]) / np.maximum(n_chars, 1)
-        f["punct_ratio"] = np.array([sum((not c.isalnum()) and not c.isspace() for c in t) for t in texts]) / np.maximum(n_chars, 1)
+        f["digit_ratio"] = np.array([sum(map(str.isdigit, t)) for t in texts]) / np.maximum(n_chars, 1)
+        f["punct_ratio"] = np.array([len(t) - sum(map(str.isalnum, t)) - sum(map(str.isspace, t))
+                                     for t in texts]) / np.maximum(n_chars, 1)
         f["ends_colon"] = np.array([t.endswith(":") for t in texts], dtype=np.float64)
         f["has_pipe"] = np.array([(" | " in t) or (" - " in t and n_w < 15) for t, n_w in zip(texts, n_words)], dtype=np.float64)
         f["is_bullet"] = np.array([bool(_BULLET.match(t)) for t in texts], dtype=np.float64)
         f["urlish"] = np.array([bool(_URLISH.search(t)) for t in texts], dtype=np.float64)
         f["copyright"] = np.array(["©" in t or "(c)" in t.lower() for t in texts], dtype=np.float64)
         f["question"] = np.array([t.rstrip("\"'”’").endswith("?") for t in texts], dtype=np.float64)
-        short = np.array([len(t) <= 3 for t in tokens], dtype=np.float64)
-        f["short_word_ratio"] = np.array([np.mean([len(w) <= 3 for w in t]) if t else 0.0 for t in tokens])
+        f["short_word_ratio"] = np.array([sum(len(w) <= 3 for w in t) / len(t) if t else 0.0 for t in tokens])
         counts = Counter(w for t in tokens for w in t)
         funcs = {w for w, _ in counts.most_common(self.function_words)}
         f["function_ratio"] = np.array([sum(w in funcs for w in t) / len(t) if t else 0.0 for t in tokens])

@@ -7,9 +7,9 @@ pass, learnt instead of hand-set). Pass two is trained on out-of-fold pass-one
 probabilities (grouped by document), so it learns how far to trust pass one on pages pass
 one never saw.
 
-Coarse ``not-core`` labels (imported corpora) say "one of the four other classes" without
+Coarse ``not-core`` labels (imported corpora) say "related-article, promo or nav" without
 saying which: each pass fits them by expectation-maximisation, spreading such a row over
-the four classes in proportion to what the model currently believes, then refitting.
+those classes in proportion to what the model currently believes, then refitting.
 """
 from __future__ import annotations
 
@@ -28,6 +28,9 @@ from .labels import CLASSES, NOT_CORE
 
 _CLASS_INDEX = {c: i for i, c in enumerate(CLASSES)}
 _COARSE = -1  # code of a not-core row
+#: What a ``not-core`` row can be. Not ``duplicate``: that label is mechanical (LABELS.md), so
+#: importers set it exactly and a row they left ``not-core`` is not a duplicate.
+COARSE_CLASSES: tuple[str, ...] = ("related-article", "promo", "nav")
 _UNLABELLED = -2
 
 
@@ -48,14 +51,16 @@ def encode_labels(labels: Sequence[str | None]) -> np.ndarray:
 
 class PartialLabelLogisticRegression(ClassifierMixin, BaseEstimator):
     """Multinomial logistic regression (standardised inputs) that also learns from rows
-    labelled only ``not-core``, by EM over the four non-core classes.
+    labelled only ``not-core``, by EM over the classes such a row can be (``coarse_classes``).
 
     ``y`` holds codes from :func:`encode_labels` (unlabelled rows must be removed first).
     """
 
     def __init__(self, C: float = 1.0, em_iterations: int = 2, min_share: float = 0.05,
-                 max_iter: int = 300, tol: float = 1e-4, class_weight: dict | str | None = None):
+                 max_iter: int = 300, tol: float = 1e-4, class_weight: dict | str | None = None,
+                 coarse_classes: tuple[str, ...] = COARSE_CLASSES):
         self.C = C
+        self.coarse_classes = coarse_classes
         self.em_iterations = em_iterations
         self.min_share = min_share
         self.max_iter = max_iter
@@ -65,7 +70,7 @@ class PartialLabelLogisticRegression(ClassifierMixin, BaseEstimator):
     def fit(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None,
             coarse_share: np.ndarray | None = None):
         """Fit; ``coarse_share`` (n_coarse x 4) may seed EM with an earlier model's split of
-        the not-core rows over the four non-core classes."""
+        the not-core rows over ``coarse_classes``."""
         y = np.asarray(y)
         w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         self.classes_ = np.asarray(CLASSES, dtype=object)
@@ -76,7 +81,7 @@ class PartialLabelLogisticRegression(ClassifierMixin, BaseEstimator):
         self.lr_ = None
         if not coarse.any():
             self._fit_lr(Z[fine], y[fine], w[fine])
-            self.coarse_share_ = np.zeros((0, len(CLASSES) - 1))
+            self.coarse_share_ = np.zeros((0, len(self.coarse_classes)))
             self.n_features_in_ = X.shape[1]
             return self
         Zc, wc = Z[coarse], w[coarse]
@@ -85,9 +90,9 @@ class PartialLabelLogisticRegression(ClassifierMixin, BaseEstimator):
             self._fit_lr(Z[fine], y[fine], w[fine])
             coarse_share = self._share(Zc)
         elif coarse_share is None:
-            coarse_share = np.full((len(Zc), len(CLASSES) - 1), 1 / (len(CLASSES) - 1))
+            coarse_share = np.full((len(Zc), len(self.coarse_classes)), 1 / len(self.coarse_classes))
         q = coarse_share
-        others = np.arange(1, len(CLASSES))
+        others = self._coarse_index()
         for _ in range(self.em_iterations):
             rows, cols = np.nonzero(q >= self.min_share)
             share = q[rows, cols] / np.bincount(rows, weights=q[rows, cols], minlength=len(q))[rows]
@@ -111,9 +116,12 @@ class PartialLabelLogisticRegression(ClassifierMixin, BaseEstimator):
             self.lr_.fit(Z, y, sample_weight=w)
 
     def _share(self, Zc: np.ndarray) -> np.ndarray:
-        """E-step: each not-core row's split over the four non-core classes."""
-        p = self._proba_z(Zc)[:, 1:]
+        """E-step: each not-core row's split over the classes it can be (``coarse_classes``)."""
+        p = self._proba_z(Zc)[:, self._coarse_index()]
         return p / np.maximum(p.sum(axis=1, keepdims=True), 1e-12)
+
+    def _coarse_index(self) -> np.ndarray:
+        return np.array([_CLASS_INDEX[c] for c in self.coarse_classes])
 
     def _proba_z(self, Z: np.ndarray) -> np.ndarray:
         out = np.zeros((len(Z), len(CLASSES)))
