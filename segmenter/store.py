@@ -8,9 +8,14 @@ One format for the app, the importers and training. Files in a store folder:
 * ``*.labels.jsonl[.gz]`` -- one decision per line: the document (``doc_id``, ``doc_sha256``),
   the paragraph (``index``, ``start``, ``end``, ``text_sha256``), the ``label``, the
   ``annotator``, the ``time`` and, for a reviewer's decision, ``adjudicated: true``.
+  ``retracted: true`` marks an undo: the annotator withdraws their decision about that
+  paragraph (the ``label`` field then names the label withdrawn).
 
 Appends take a lock, write one record with one ``write`` call and ``fsync``, so several
 annotators (processes) can write at once and a crash loses at most the record being written.
+Such a crash can leave a torn (unterminated, unparseable) last line: readers that pass a
+``torn`` list skip it and report it there, and the next append moves the fragment to
+``<file>.torn`` before writing, so it never glues itself to a good record.
 """
 from __future__ import annotations
 
@@ -81,11 +86,14 @@ class LabelRecord:
     annotator: str
     time: str
     adjudicated: bool = False
+    #: An undo: this annotator no longer has a decision about this paragraph.
+    retracted: bool = False
 
     def to_json(self) -> str:
         d = asdict(self)
-        if not self.adjudicated:
-            del d["adjudicated"]
+        for flag in ("adjudicated", "retracted"):
+            if not d[flag]:
+                del d[flag]
         return _dumps(d)
 
 
@@ -123,7 +131,10 @@ def _parse_label(obj: object, where: str) -> LabelRecord:
         if not isinstance(obj[name], typ) or (typ is int and isinstance(obj[name], bool)):
             raise LabelStoreError(f"{where}: field {name!r} should be {typ.__name__}")
     _check_label(obj["label"], where)
-    return LabelRecord(**{k: obj[k] for k in _RECORD_FIELDS}, adjudicated=bool(obj.get("adjudicated", False)))
+    if not isinstance(obj.get("retracted", False), bool):
+        raise LabelStoreError(f"{where}: field 'retracted' should be true or false")
+    return LabelRecord(**{k: obj[k] for k in _RECORD_FIELDS}, adjudicated=bool(obj.get("adjudicated", False)),
+                       retracted=obj.get("retracted", False))
 
 
 def _open_text(path: Path) -> io.TextIOBase:
@@ -132,8 +143,11 @@ def _open_text(path: Path) -> io.TextIOBase:
     return open(path, encoding="utf-8", newline="")
 
 
-def _iter_json_lines(path: Path) -> Iterator[tuple[str, dict]]:
-    """Yield (``file:line``, object) for each non-blank line; a bad line raises with its place."""
+def _iter_json_lines(path: Path, torn: list[Problem] | None = None) -> Iterator[tuple[str, dict]]:
+    """Yield (``file:line``, object) for each non-blank line; a bad line raises with its place.
+
+    With a ``torn`` list, an unparseable *last* line without a line end (an append cut short
+    by a crash) is skipped and reported there instead."""
     with _open_text(path) as fh:
         for lineno, line in enumerate(fh, 1):
             if not line.strip():
@@ -142,8 +156,59 @@ def _iter_json_lines(path: Path) -> Iterator[tuple[str, dict]]:
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
+                # only the file's last line can lack a line end
+                if torn is not None and not line.endswith(("\n", "\r")):
+                    torn.append(Problem(where, f"torn last line skipped ({len(line)} characters, "
+                                               f"not valid JSON: {exc.msg}); an interrupted write?"))
+                    return
                 raise LabelStoreError(f"{where}: not valid JSON ({exc.msg})") from None
             yield where, obj
+
+
+def _repair_torn_tail(path: Path) -> None:
+    """Under the append lock: if ``path`` ends in an unterminated line, end it with a newline
+    when it is a whole JSON value, else move the fragment to ``<path>.torn`` and cut it off, so
+    the next record starts on a line of its own."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return
+    if size == 0:
+        return
+    with open(path, "rb+") as fh:
+        fh.seek(size - 1)
+        if fh.read(1) == b"\n":
+            return
+        # find the start of the last line
+        pos, block = size, 1 << 16
+        start = 0
+        while pos > 0:
+            step = min(block, pos)
+            pos -= step
+            fh.seek(pos)
+            chunk = fh.read(step)
+            nl = chunk.rfind(b"\n")
+            if nl >= 0:
+                start = pos + nl + 1
+                break
+        fh.seek(start)
+        fragment = fh.read()
+        try:
+            json.loads(fragment.decode("utf-8"))
+            whole = True
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            whole = False
+        if whole:
+            fh.seek(size)
+            fh.write(b"\n")
+        else:
+            with open(str(path) + ".torn", "ab") as side:
+                side.write(fragment + b"\n")
+                side.flush()
+                os.fsync(side.fileno())
+            fh.truncate(start)
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 class LabelStore:
@@ -165,6 +230,7 @@ class LabelStore:
         runs under the lock first; when it returns False nothing is written."""
         self.root.mkdir(parents=True, exist_ok=True)
         with FileLock(str(path) + ".lock"):
+            _repair_torn_tail(path)
             if check is not None and not check():
                 return
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -208,11 +274,12 @@ class LabelStore:
                     os.unlink(tmp)
 
     # -- documents -----------------------------------------------------------------------
-    def documents(self) -> dict[str, Document]:
-        """All documents by id; a document whose text no longer matches its hash is an error."""
+    def documents(self, *, torn: list[Problem] | None = None) -> dict[str, Document]:
+        """All documents by id; a document whose text no longer matches its hash is an error.
+        With a ``torn`` list, a torn last line of a file is skipped and reported there."""
         docs: dict[str, Document] = {}
         for path in self._files(DOCS_SUFFIX):
-            for where, obj in _iter_json_lines(path):
+            for where, obj in _iter_json_lines(path, torn):
                 doc = self._parse_document(obj, where)
                 if doc.doc_id in docs and docs[doc.doc_id].sha256 != doc.sha256:
                     raise LabelStoreError(
@@ -271,70 +338,82 @@ class LabelStore:
         self._append_lines(self.root / f"{shard}{LABELS_SUFFIX}", (r.to_json() for r in records))
 
     def label(self, doc: Document, paragraph: Paragraph, label: str, annotator: str, *,
-              adjudicated: bool = False, shard: str = DEFAULT_SHARD,
+              adjudicated: bool = False, retracted: bool = False, shard: str = DEFAULT_SHARD,
               time: str | None = None) -> LabelRecord:
-        """Record one decision about one paragraph and return the stored record."""
+        """Record one decision about one paragraph and return the stored record
+        (``retracted=True``: withdraw this annotator's decision, ``label`` naming the one withdrawn)."""
         if not annotator:
             raise ValueError("annotator must be a non-empty name")
         rec = LabelRecord(doc.doc_id, doc.sha256, paragraph.index, paragraph.start, paragraph.end,
                           paragraph_hash(paragraph.text), label, annotator, time or utc_now(),
-                          adjudicated)
+                          adjudicated, retracted)
         self.append([rec], shard=shard)
         return rec
 
-    def records(self) -> list[LabelRecord]:
-        """Every decision in file order; a malformed line raises naming its file and line."""
+    def records(self, *, torn: list[Problem] | None = None) -> list[LabelRecord]:
+        """Every decision in file order; a malformed line raises naming its file and line.
+        With a ``torn`` list, a torn last line of a file is skipped and reported there."""
         out: list[LabelRecord] = []
         for path in self._files(LABELS_SUFFIX):
-            out.extend(_parse_label(obj, where) for where, obj in _iter_json_lines(path))
+            out.extend(_parse_label(obj, where) for where, obj in _iter_json_lines(path, torn))
         return out
 
-    def resolve(self) -> tuple[dict[str, dict[int, str]], list[Problem]]:
+    def resolve(self, *, tolerant: bool = False) -> tuple[dict[str, dict[int, str]], list[Problem]]:
         """The label training takes for each (document, paragraph index), and the problems.
 
-        Per annotator the latest decision counts. Across annotators: the latest adjudicated
+        Per annotator the latest decision counts; a retraction as an annotator's latest
+        record means that annotator has no decision. Across annotators: the latest adjudicated
         label if any, else the majority, else (a tie) the latest of the tied labels.
         Records whose document is missing, changed, or whose paragraph no longer matches
-        are reported as problems and not used.
+        are reported as problems and not used. ``tolerant``: torn last lines are skipped and
+        reported as problems instead of raising.
         """
-        docs = self.documents()
-        paragraphs: dict[str, dict[tuple[int, int], Paragraph]] = {}
-        problems: list[Problem] = []
-        # (doc, index) -> annotator -> (time, order, record)
-        latest: dict[tuple[str, int], dict[str, tuple[str, int, LabelRecord]]] = defaultdict(dict)
-        adjudicated: dict[tuple[str, int], tuple[str, int, LabelRecord]] = {}
-        for order, rec in enumerate(self.records()):
-            where = f"label by {rec.annotator} for {rec.doc_id!r} paragraph {rec.index}"
-            doc = docs.get(rec.doc_id)
-            if doc is None:
-                problems.append(Problem(where, "document is not in the store"))
-                continue
-            if doc.sha256 != rec.doc_sha256:
-                problems.append(Problem(where, "document text changed since it was labelled"))
-                continue
-            if doc.doc_id not in paragraphs:
-                paragraphs[doc.doc_id] = {(p.start, p.end): p for p in segment(doc.text)}
-            para = paragraphs[doc.doc_id].get((rec.start, rec.end))
-            if para is None or para.index != rec.index or paragraph_hash(para.text) != rec.text_sha256:
-                problems.append(Problem(where, "paragraph no longer matches the document"))
-                continue
-            key = (rec.doc_id, rec.index)
-            entry = (rec.time, order, rec)
-            if rec.adjudicated:
-                if key not in adjudicated or entry[:2] >= adjudicated[key][:2]:
-                    adjudicated[key] = entry
-            else:
-                prev = latest[key].get(rec.annotator)
-                if prev is None or entry[:2] >= prev[:2]:
-                    latest[key][rec.annotator] = entry
-        resolved: dict[str, dict[int, str]] = defaultdict(dict)
-        for key in set(latest) | set(adjudicated):
-            if key in adjudicated:
-                label = adjudicated[key][2].label
-            else:
-                label = _majority_then_latest(latest[key].values())
-            resolved[key[0]][key[1]] = label
-        return dict(resolved), problems
+        torn: list[Problem] | None = [] if tolerant else None
+        docs = self.documents(torn=torn)
+        resolved, problems = resolve_records(docs, self.records(torn=torn))
+        return resolved, (torn or []) + problems
+
+
+def resolve_records(docs: dict[str, Document], records: Iterable[LabelRecord]
+                    ) -> tuple[dict[str, dict[int, str]], list[Problem]]:
+    """:meth:`LabelStore.resolve` over documents and records already read (in file order)."""
+    paragraphs: dict[str, dict[tuple[int, int], Paragraph]] = {}
+    problems: list[Problem] = []
+    # (doc, index) -> annotator -> (time, order, record); reviewers' adjudications apart
+    latest: dict[tuple[str, int], dict[str, tuple[str, int, LabelRecord]]] = defaultdict(dict)
+    adjudicated: dict[tuple[str, int], dict[str, tuple[str, int, LabelRecord]]] = defaultdict(dict)
+    for order, rec in enumerate(records):
+        where = f"label by {rec.annotator} for {rec.doc_id!r} paragraph {rec.index}"
+        doc = docs.get(rec.doc_id)
+        if doc is None:
+            problems.append(Problem(where, "document is not in the store"))
+            continue
+        if doc.sha256 != rec.doc_sha256:
+            problems.append(Problem(where, "document text changed since it was labelled"))
+            continue
+        if doc.doc_id not in paragraphs:
+            paragraphs[doc.doc_id] = {(p.start, p.end): p for p in segment(doc.text)}
+        para = paragraphs[doc.doc_id].get((rec.start, rec.end))
+        if para is None or para.index != rec.index or paragraph_hash(para.text) != rec.text_sha256:
+            problems.append(Problem(where, "paragraph no longer matches the document"))
+            continue
+        key = (rec.doc_id, rec.index)
+        entry = (rec.time, order, rec)
+        by_person = adjudicated[key] if rec.adjudicated else latest[key]
+        prev = by_person.get(rec.annotator)
+        if prev is None or entry[:2] >= prev[:2]:
+            by_person[rec.annotator] = entry
+    resolved: dict[str, dict[int, str]] = defaultdict(dict)
+    for key in set(latest) | set(adjudicated):
+        # the latest adjudication still standing (a reviewer's retraction withdraws theirs)
+        standing = [e for e in adjudicated.get(key, {}).values() if not e[2].retracted]
+        if standing:
+            resolved[key[0]][key[1]] = max(standing, key=lambda e: e[:2])[2].label
+            continue
+        votes = [e for e in latest.get(key, {}).values() if not e[2].retracted]
+        if votes:
+            resolved[key[0]][key[1]] = _majority_then_latest(votes)
+    return dict(resolved), problems
 
 
 def _majority_then_latest(entries: Iterable[tuple[str, int, LabelRecord]]) -> str:
