@@ -33,6 +33,7 @@ import gzip
 import html
 import json
 import math
+import os
 import sys
 import zlib
 from dataclasses import dataclass
@@ -710,6 +711,10 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--spillover-only", action="store_true",
                     help="evaluate only pages flagged 'spillover' (other stories after the story)")
     ap.add_argument("--json", metavar="OUT", help="also write every figure as JSON to OUT")
+    ap.add_argument("--record", metavar="MODEL_JSON",
+                    help="merge a summary of the held-out figures into a model's metadata, under "
+                         "'evaluations' -> corpus name (e.g. models/segmenter.json); refused for "
+                         "figures that are not held-out")
     ap.add_argument("--resamples", type=int, default=DEFAULT_RESAMPLES, metavar="B",
                     help=f"bootstrap resamples for the ± standard deviation (default {DEFAULT_RESAMPLES})")
     ap.add_argument("--seed", type=int, default=0,
@@ -762,7 +767,49 @@ def main(argv: list[str] | None = None) -> int:
         except OSError as exc:
             print(f"error: cannot write {args.json}: {exc.strerror}", file=sys.stderr)
             return 2
+    if args.record:
+        try:
+            record_summary(Path(args.record), result)
+        except (EvaluationError, OSError, ValueError) as exc:
+            print(f"error: cannot record into {args.record}: {exc}", file=sys.stderr)
+            return 2
     return 0
+
+
+def summarize(result: dict) -> dict:
+    """The figures worth keeping beside a model: the standard metric per page subset and
+    system (P, R, F1, F1 bootstrap std), how it was measured, and the margin over jusText."""
+    model = result.get("model", {})
+    out: dict = {
+        "corpus": Path(str(result.get("corpus", ""))).name,
+        "documents": result.get("documents"),
+        "scheme": ("grouped K-fold cross-validation over the label store: "
+                   + str(result.get("held_out", {}).get("summary", ""))
+                   if model.get("mode") == "cv" else
+                   f"artifact {str(model.get('sha256', ''))[:12]}, documents never trained on"),
+        "threshold": model.get("threshold"),
+        "standard": {},
+    }
+    for subset, block in result.get("standard", {}).items():
+        out["standard"][subset] = {
+            name: {k: round(float(v[k]), 4) for k in ("precision", "recall", "f1", "f1_std") if k in v}
+            for name, v in block.get("systems", {}).items()}
+    allp = out["standard"].get("all", {})
+    if "segmenter" in allp and "justext" in allp:
+        out["f1_over_justext"] = round(allp["segmenter"]["f1"] - allp["justext"]["f1"], 4)
+    return out
+
+
+def record_summary(meta_path: Path, result: dict) -> None:
+    """Merge :func:`summarize` into ``meta_path`` (temp file + rename, so never half-written)."""
+    if not result.get("held_out", {}).get("held_out", False) and result.get("model", {}).get("mode") != "cv":
+        raise EvaluationError("these figures are not held-out (the model saw some of these documents); use --cv K")
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    summary = summarize(result)
+    meta.setdefault("evaluations", {})[summary["corpus"]] = summary
+    tmp = meta_path.with_name(meta_path.name + ".tmp")
+    tmp.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, meta_path)
 
 
 if __name__ == "__main__":

@@ -317,3 +317,23 @@ def test_end_to_end_with_the_shipped_model_writes_json(tmp_path):
     assert systems["lines-10-words"]["f1"] == 1.0
     assert fig["lines"]["classes"]["core-story"]["segmenter"]["per_line"]["support"] == 3
     assert "related_article_kept_as_core" in fig["lines"]
+
+
+def test_record_merges_held_out_figures_into_model_metadata_and_refuses_seen_documents(tmp_path):
+    from segmenter.evaluate import EvaluationError, record_summary
+
+    meta = tmp_path / "m.json"
+    meta.write_text(json.dumps({"sha256": "abc"}))
+    result = {"corpus": "/x/l3s_gn1.jsonl.gz", "documents": 2, "model": {"mode": "shipped", "sha256": "abc"},
+              "held_out": {"held_out": True, "summary": "yes"},
+              "standard": {"all": {"systems": {
+                  "segmenter": {"precision": 0.9, "recall": 0.95, "f1": 0.92, "f1_std": 0.01},
+                  "justext": {"precision": 0.8, "recall": 0.8, "f1": 0.8, "f1_std": 0.02}}}}}
+    record_summary(meta, result)
+    rec = json.loads(meta.read_text())
+    assert rec["sha256"] == "abc"
+    assert rec["evaluations"]["l3s_gn1.jsonl.gz"]["standard"]["all"]["segmenter"]["f1"] == 0.92
+    assert rec["evaluations"]["l3s_gn1.jsonl.gz"]["f1_over_justext"] == 0.12
+    result["held_out"] = {"held_out": False}
+    with pytest.raises(EvaluationError, match="not held-out"):
+        record_summary(meta, result)
