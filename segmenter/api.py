@@ -39,12 +39,17 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def load_model(path: str | Path | None = None) -> "Pipeline":
+def load_model(path: str | Path | None = None, *, allow_unverified: bool = False) -> "Pipeline":
     """Load a trained pipeline (the shipped one by default), checking it first against the
-    sha256 and scikit-learn version recorded in the ``.json`` beside it."""
+    sha256 and scikit-learn version recorded in the ``.json`` beside it.
+
+    A ``.joblib`` file is a pickle: loading it runs code. Without a ``.json`` beside it there
+    is nothing to check it against, so it is refused unless ``allow_unverified=True`` (CLI:
+    ``--unverified``) says you built it or trust it. A ``.json`` that is there is always
+    checked. The checksum proves the file is intact, not who made it."""
     if path is None:
         return _load_cached(str(default_model_path()))
-    return _load_uncached(Path(path))
+    return _load_uncached(Path(path), allow_unverified=allow_unverified)
 
 
 @lru_cache(maxsize=4)
@@ -52,26 +57,74 @@ def _load_cached(path: str) -> "Pipeline":
     return _load_uncached(Path(path))
 
 
-def _load_uncached(path: Path) -> "Pipeline":
-    import joblib
+def _minor(version: str) -> list[str]:
+    return str(version).split(".")[:2]
+
+
+def _read_meta(meta_path: Path) -> dict:
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ModelError(f"cannot read the model metadata {meta_path} ({exc}); restore it from where "
+                         "the artifact came from, or retrain with `python -m segmenter.train`") from None
+    if not isinstance(meta, dict):
+        raise ModelError(f"{meta_path} is not model metadata (expected a JSON object)")
+    return meta
+
+
+def _load_uncached(path: Path, allow_unverified: bool = False) -> "Pipeline":
     import sklearn
 
     if not path.exists():
         raise ModelError(f"no model at {path}; train one with `python -m segmenter.train`")
+    if path.is_dir():
+        raise ModelError(f"{path} is a folder, not a model artifact (.joblib)")
     meta_path = path.with_suffix(".json")
     if meta_path.exists():
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        meta = _read_meta(meta_path)
         digest = file_sha256(path)
         if meta.get("sha256") != digest:
             raise ModelError(f"{path}: sha256 {digest} does not match {meta_path} "
                              f"({meta.get('sha256')}); the file was altered or replaced")
-        built = str(meta.get("versions", {}).get("scikit-learn", ""))
-        if built.split(".")[:2] != sklearn.__version__.split(".")[:2]:
-            raise ModelError(f"{path} was built with scikit-learn {built}, but {sklearn.__version__} "
-                             "is installed; retrain with `python -m segmenter.train` or install "
-                             f"scikit-learn {'.'.join(built.split('.')[:2])}.*")
-    model = joblib.load(path)
+        versions = meta.get("versions")
+        built = str(versions.get("scikit-learn", "") if isinstance(versions, dict) else "")
+        if _minor(built) != _minor(sklearn.__version__):
+            raise ModelError(f"{path} was built with scikit-learn {built or '(unrecorded)'}, but "
+                             f"{sklearn.__version__} is installed; retrain with `python -m segmenter.train` "
+                             f"or install scikit-learn {'.'.join(_minor(built))}.*")
+    elif not allow_unverified:
+        raise ModelError(
+            f"{path} has no {meta_path.name} beside it, so its sha256 and scikit-learn version cannot "
+            "be checked. A .joblib file is a pickle: loading it runs code. If you built it or trust "
+            "it, load it with load_model(path, allow_unverified=True) (CLI: --model PATH --unverified)")
+    model = _unpickle(path)
     _check_features(model, path)
+    return model
+
+
+def _unpickle(path: Path) -> "Pipeline":
+    """joblib.load, with scikit-learn's warning about a pickle from another version turned into
+    a refusal when the minor series differs (the check an artifact without metadata lacks)."""
+    import warnings
+
+    import joblib
+    import sklearn
+    from sklearn.exceptions import InconsistentVersionWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", InconsistentVersionWarning)
+        try:
+            model = joblib.load(path)
+        except Exception as exc:  # a pickle can fail in any way: name the file, not the frame
+            raise ModelError(f"{path} cannot be loaded as a segmenter artifact "
+                             f"({type(exc).__name__}: {exc})") from None
+    for w in caught:
+        old = getattr(w.message, "original_sklearn_version", None)
+        if old is not None and _minor(old) != _minor(sklearn.__version__):
+            raise ModelError(f"{path} was pickled by scikit-learn {old}, but {sklearn.__version__} is "
+                             "installed; retrain with `python -m segmenter.train` or install "
+                             f"scikit-learn {'.'.join(_minor(old))}.*")
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return model
 
 
@@ -117,7 +170,14 @@ def classify(text: str, model: "Pipeline | str | Path | None" = None) -> "pd.Dat
     paras = segment(_check_text(text, "classify"))
     pipe = _resolve(model)
     proba = pipe.predict_proba([paras])[0]
-    df = pd.DataFrame(paras, columns=list(Paragraph._fields))
+    try:
+        df = pd.DataFrame(paras, columns=list(Paragraph._fields))
+    except UnicodeEncodeError:
+        # pandas' Arrow-backed string dtype cannot hold a lone surrogate (text decoded with
+        # errors="surrogateescape"); keep such texts unchanged in an object column instead.
+        df = pd.DataFrame({"index": [p.index for p in paras], "start": [p.start for p in paras],
+                           "end": [p.end for p in paras],
+                           "text": pd.Series([p.text for p in paras], dtype=object)})
     best = proba.argmax(axis=1) if len(paras) else []
     df["label"] = pd.Series([CLASSES[i] for i in best], dtype=object)
     df["proba"] = proba.max(axis=1) if len(paras) else pd.Series(dtype=float)
@@ -137,6 +197,15 @@ def clean(text: str, model: "Pipeline | str | Path | None" = None,
 def clean_many(texts: Iterable[str], model: "Pipeline | str | Path | None" = None,
                threshold: float | None = None, batch_size: int = 64) -> Iterator[str]:
     """``clean`` over many pages, batched so the model runs once per batch; lazy, in order."""
+    if isinstance(texts, (str, bytes, bytearray)) or not hasattr(texts, "__iter__"):
+        raise TypeError(f"clean_many() expects an iterable of pages (str), got {type(texts).__name__}; "
+                        "for one page call clean(text); decode bytes first, e.g. "
+                        "data.decode('utf-8', errors='replace')")
+    return _clean_many(texts, model, threshold, batch_size)
+
+
+def _clean_many(texts: Iterable[str], model: "Pipeline | str | Path | None",
+                threshold: float | None, batch_size: int) -> Iterator[str]:
     pipe = _resolve(model)
     batch: list[list[Paragraph]] = []
     for text in texts:
