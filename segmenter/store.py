@@ -25,6 +25,7 @@ import io
 import json
 import os
 import tempfile
+import zlib
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -111,8 +112,8 @@ class Problem:
 def _check_label(label: object, where: str) -> str:
     if label not in ALLOWED_LABELS:
         raise LabelStoreError(
-            f"{where}: unknown label {label!r}; allowed: {', '.join(ALLOWED_LABELS)}"
-        )
+            f"{where}: unknown label {label!r}; allowed: {', '.join(ALLOWED_LABELS)} "
+            "(use one of these, or remove the record)")
     return label  # type: ignore[return-value]
 
 
@@ -122,47 +123,69 @@ _RECORD_FIELDS = {
 }
 
 
+_FIX_LINE = "(fix or remove that line)"
+
+
 def _parse_label(obj: object, where: str) -> LabelRecord:
     if not isinstance(obj, dict):
-        raise LabelStoreError(f"{where}: expected a JSON object, got {type(obj).__name__}")
+        raise LabelStoreError(f"{where}: expected a JSON object, got {type(obj).__name__} {_FIX_LINE}")
     for name, typ in _RECORD_FIELDS.items():
         if name not in obj:
-            raise LabelStoreError(f"{where}: missing field {name!r}")
+            raise LabelStoreError(f"{where}: missing field {name!r} {_FIX_LINE}")
         if not isinstance(obj[name], typ) or (typ is int and isinstance(obj[name], bool)):
-            raise LabelStoreError(f"{where}: field {name!r} should be {typ.__name__}")
+            raise LabelStoreError(f"{where}: field {name!r} should be {typ.__name__} {_FIX_LINE}")
     _check_label(obj["label"], where)
     if not isinstance(obj.get("retracted", False), bool):
-        raise LabelStoreError(f"{where}: field 'retracted' should be true or false")
+        raise LabelStoreError(f"{where}: field 'retracted' should be true or false {_FIX_LINE}")
     return LabelRecord(**{k: obj[k] for k in _RECORD_FIELDS}, adjudicated=bool(obj.get("adjudicated", False)),
                        retracted=obj.get("retracted", False))
 
 
-def _open_text(path: Path) -> io.TextIOBase:
+def _open_bytes(path: Path) -> io.BufferedIOBase:
     if path.name.endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8", newline="")  # type: ignore[return-value]
-    return open(path, encoding="utf-8", newline="")
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return open(path, "rb")
 
 
 def _iter_json_lines(path: Path, torn: list[Problem] | None = None) -> Iterator[tuple[str, dict]]:
     """Yield (``file:line``, object) for each non-blank line; a bad line raises with its place.
 
-    With a ``torn`` list, an unparseable *last* line without a line end (an append cut short
-    by a crash) is skipped and reported there instead."""
-    with _open_text(path) as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{lineno}"
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
+    Lines are split on ``\\n`` and decoded one by one, so bytes that are not UTF-8 are reported
+    with their line too. With a ``torn`` list, an unparseable *last* line without a line end
+    (an append cut short by a crash, possibly inside a multi-byte character) is skipped and
+    reported there instead. A file that cannot be read at all (a damaged gzip) raises naming it."""
+    lineno = 0
+    try:
+        with _open_bytes(path) as fh:
+            for lineno, raw in enumerate(fh, 1):
+                where = f"{path}:{lineno}"
                 # only the file's last line can lack a line end
-                if torn is not None and not line.endswith(("\n", "\r")):
-                    torn.append(Problem(where, f"torn last line skipped ({len(line)} characters, "
-                                               f"not valid JSON: {exc.msg}); an interrupted write?"))
-                    return
-                raise LabelStoreError(f"{where}: not valid JSON ({exc.msg})") from None
-            yield where, obj
+                unterminated = not raw.endswith(b"\n")
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    if torn is not None and unterminated:
+                        torn.append(Problem(where, f"torn last line skipped ({len(raw)} bytes, not valid "
+                                                   "UTF-8); an interrupted write?"))
+                        return
+                    raise LabelStoreError(f"{where}: not valid UTF-8 (byte {exc.start + 1} of the line); "
+                                          "the store is UTF-8 JSONL: fix or remove that line") from None
+                if not line.strip():
+                    continue
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    if torn is not None and unterminated:
+                        torn.append(Problem(where, f"torn last line skipped ({len(line)} characters, "
+                                                   f"not valid JSON: {exc.msg}); an interrupted write?"))
+                        return
+                    raise LabelStoreError(f"{where}: not valid JSON ({exc.msg}); the store holds one "
+                                          "JSON record per line: fix or remove that line") from None
+                yield where, obj
+    except (OSError, EOFError, zlib.error) as exc:
+        after = f" after line {lineno}" if lineno else ""
+        raise LabelStoreError(f"{path}: cannot be read{after} ({type(exc).__name__}: {exc}); "
+                              "restore the file from a copy") from None
 
 
 def _repair_torn_tail(path: Path) -> None:
@@ -278,13 +301,17 @@ class LabelStore:
         """All documents by id; a document whose text no longer matches its hash is an error.
         With a ``torn`` list, a torn last line of a file is skipped and reported there."""
         docs: dict[str, Document] = {}
+        first: dict[str, str] = {}
         for path in self._files(DOCS_SUFFIX):
             for where, obj in _iter_json_lines(path, torn):
                 doc = self._parse_document(obj, where)
                 if doc.doc_id in docs and docs[doc.doc_id].sha256 != doc.sha256:
                     raise LabelStoreError(
-                        f"{where}: document {doc.doc_id!r} registered twice with different text")
+                        f"{where}: document {doc.doc_id!r} registered twice with different text "
+                        f"(first at {first[doc.doc_id]}); remove one of the two records, or give "
+                        "the other text its own doc_id (its labels then need that id too)")
                 docs[doc.doc_id] = doc
+                first.setdefault(doc.doc_id, where)
         return docs
 
     def _parse_document(self, obj: object, where: str) -> Document:
@@ -301,6 +328,9 @@ class LabelStore:
                     text = fh.read()
             except OSError as exc:
                 raise LabelStoreError(f"{where}: cannot read document file {file}: {exc.strerror}") from None
+            except UnicodeDecodeError as exc:
+                raise LabelStoreError(f"{where}: document file {file} is not valid UTF-8 "
+                                      f"(byte {exc.start})") from None
         else:
             raise LabelStoreError(f"{where}: a document record needs 'text' or 'path'")
         digest = sha256_text(text)
