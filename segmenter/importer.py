@@ -18,6 +18,7 @@ import gzip
 import json
 import re
 import sys
+import zlib
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -34,18 +35,36 @@ HEADLINE_WINDOW = 6
 _NORM = re.compile(r"[\W_]+")
 
 
-def read_jsonl(path: str | Path) -> Iterator[tuple[str, dict]]:
-    """Yield (``file:line``, record) from a JSONL file, gzip or not; bad JSON names its line."""
+def read_jsonl(path: str | Path, skipped: list[str] | None = None) -> Iterator[tuple[str, dict]]:
+    """Yield (``file:line``, record) from a JSONL file, gzip or not; a line that is not UTF-8
+    JSON raises naming its line, or with a ``skipped`` list is reported there and skipped."""
     path = Path(path)
     opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if line.strip():
+    lineno = 0
+    try:
+        with opener(path, "rb") as fh:
+            for lineno, raw in enumerate(fh, 1):
+                if not raw.strip():
+                    continue
                 where = f"{path}:{lineno}"
                 try:
-                    yield where, json.loads(line)
+                    yield where, json.loads(raw.decode("utf-8"))
+                except UnicodeDecodeError as exc:
+                    _bad(f"{where}: not valid UTF-8 (byte {exc.start + 1} of the line)", skipped)
                 except json.JSONDecodeError as exc:
-                    raise LabelStoreError(f"{where}: not valid JSON ({exc.msg})") from None
+                    _bad(f"{where}: not valid JSON ({exc.msg})", skipped)
+    except FileNotFoundError:
+        raise LabelStoreError(f"{path}: no such file") from None
+    except (OSError, EOFError, zlib.error) as exc:
+        after = f" after line {lineno}" if lineno else ""
+        raise LabelStoreError(f"{path}: cannot be read{after} ({type(exc).__name__}: "
+                              f"{getattr(exc, 'strerror', None) or exc})") from None
+
+
+def _bad(message: str, skipped: list[str] | None) -> None:
+    if skipped is None:
+        raise LabelStoreError(message)
+    skipped.append(message)
 
 
 def coarse_paragraph_labels(text: str, line_labels: list[str], where: str) -> list[str | None]:
@@ -77,32 +96,54 @@ def coarse_paragraph_labels(text: str, line_labels: list[str], where: str) -> li
     return out
 
 
-def import_wcxb(path: str | Path, store: LabelStore, shard: str = "wcxb-dev") -> tuple[int, int]:
-    """Import WCXB pages into ``store`` as shard ``shard`` (replacing it). Returns (docs, labels)."""
+def import_wcxb(path: str | Path, store: LabelStore, shard: str = "wcxb-dev",
+                skipped: list[str] | None = None) -> tuple[int, int]:
+    """Import WCXB pages into ``store`` as shard ``shard`` (replacing it). Returns (docs, labels).
+
+    A bad record raises naming its ``file:line`` and leaves the old shard as it was; with a
+    ``skipped`` list, bad records are reported there instead and the rest is imported."""
     docs: list[Document] = []
     records: list[LabelRecord] = []
     first_seen: dict[str, str] = {}
-    for where, rec in _progress(read_jsonl(path), "importing"):
-        for field in ("id", "text", "line_labels"):
-            if field not in rec:
-                raise LabelStoreError(f"{where}: missing field {field!r}")
-        text = rec["text"]
-        if not isinstance(text, str):
-            raise LabelStoreError(f"{where}: 'text' should be a string")
-        if str(rec["id"]) in first_seen:
-            raise LabelStoreError(f"{where}: page id {rec['id']!r} already used at {first_seen[str(rec['id'])]}")
-        first_seen[str(rec["id"])] = where
-        doc = Document(f"wcxb-dev/{rec['id']}", text, sha256_text(text), WCXB_SOURCE,
-                       WCXB_LICENSE, rec.get("url"))
+    for where, rec in _progress(read_jsonl(path, skipped), "importing"):
+        try:
+            doc, recs = _wcxb_page(where, rec, first_seen)
+        except LabelStoreError as exc:
+            _bad(str(exc), skipped)
+            continue
         docs.append(doc)
-        labels = coarse_paragraph_labels(text, rec["line_labels"], where)
-        for para, lab in zip(segment(text), labels):
-            if lab is not None:
-                records.append(LabelRecord(doc.doc_id, doc.sha256, para.index, para.start,
-                                           para.end, paragraph_hash(para.text), lab,
-                                           WCXB_ANNOTATOR, IMPORT_TIME))
+        records.extend(recs)
+    if not docs:
+        raise LabelStoreError(f"{path}: no usable pages" + (f" ({len(skipped)} skipped)" if skipped else "")
+                              + f"; the shard {shard!r} was left as it was")
     store.write_shard(shard, docs, records, compress=True)
     return len(docs), len(records)
+
+
+def _wcxb_page(where: str, rec: object, first_seen: dict[str, str]) -> tuple[Document, list[LabelRecord]]:
+    if not isinstance(rec, dict):
+        raise LabelStoreError(f"{where}: expected a JSON object, got {type(rec).__name__}")
+    for field in ("id", "text", "line_labels"):
+        if field not in rec:
+            raise LabelStoreError(f"{where}: missing field {field!r}")
+    text = rec["text"]
+    if not isinstance(text, str):
+        raise LabelStoreError(f"{where}: 'text' should be a string")
+    if not isinstance(rec["line_labels"], list):
+        raise LabelStoreError(f"{where}: 'line_labels' should be a list of 'core'/'other'")
+    if isinstance(rec["id"], (dict, list)) or rec["id"] is None:
+        raise LabelStoreError(f"{where}: 'id' should be a string or a number")
+    if str(rec["id"]) in first_seen:
+        raise LabelStoreError(f"{where}: page id {rec['id']!r} already used at {first_seen[str(rec['id'])]}")
+    url = rec.get("url")
+    doc = Document(f"wcxb-dev/{rec['id']}", text, sha256_text(text), WCXB_SOURCE,
+                   WCXB_LICENSE, url if isinstance(url, str) else None)
+    labels = coarse_paragraph_labels(text, rec["line_labels"], where)
+    first_seen[str(rec["id"])] = where
+    records = [LabelRecord(doc.doc_id, doc.sha256, para.index, para.start, para.end,
+                           paragraph_hash(para.text), lab, WCXB_ANNOTATOR, IMPORT_TIME)
+               for para, lab in zip(segment(text), labels) if lab is not None]
+    return doc, records
 
 
 def _progress(items: Iterable, desc: str) -> Iterable:
@@ -122,13 +163,24 @@ def main(argv: list[str] | None = None) -> int:
     w.add_argument("path", help="e.g. ../shared/data/wcxb_dev_articles.jsonl.gz")
     w.add_argument("--labels", default="labels", help="label store folder (default: labels)")
     w.add_argument("--shard", default="wcxb-dev", help="file name stem inside the store")
+    w.add_argument("--on-error", choices=("stop", "skip"), default="stop",
+                   help="a bad record: stop and import nothing (default), or skip it and import "
+                        "the rest; every skipped record is reported with its FILE:LINE")
     args = ap.parse_args(argv)
+    skipped: list[str] | None = [] if args.on_error == "skip" else None
     try:
-        n_docs, n_labels = import_wcxb(args.path, LabelStore(args.labels), args.shard)
-    except (OSError, LabelStoreError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        n_docs, n_labels = import_wcxb(args.path, LabelStore(args.labels), args.shard, skipped)
+    except LabelStoreError as exc:
+        print(f"error: {exc}; nothing was imported", file=sys.stderr)
         return 1
-    print(f"imported {n_docs} documents, {n_labels} paragraph labels into {args.labels}")
+    except OSError as exc:
+        print(f"error: {exc.filename or args.labels}: {exc.strerror or exc}; nothing was imported",
+              file=sys.stderr)
+        return 1
+    for problem in skipped or ():
+        print(f"skipped {problem}", file=sys.stderr)
+    print(f"imported {n_docs} documents, {n_labels} paragraph labels into {args.labels}"
+          + (f"; skipped {len(skipped)} bad records (listed above)" if skipped else ""))
     return 0
 
 

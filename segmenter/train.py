@@ -65,13 +65,19 @@ def load_training_data(labels_dir: str | Path) -> TrainingData:
     """Read and check the store; refuse (TrainingError) when it cannot train a model."""
     store = LabelStore(labels_dir)
     if not store.root.is_dir():
-        raise TrainingError(f"label folder {store.root} does not exist; pass --labels DIR")
+        what = "is not a folder" if store.root.exists() else "does not exist"
+        raise TrainingError(f"label folder {store.root} {what}; pass --labels DIR")
     try:
         docs, labels, problems = labelled_documents(store)
     except LabelStoreError as exc:
         raise TrainingError(f"malformed label store: {exc}") from None
     data = TrainingData(docs, [[p.text for p in segment(d.text)] for d in docs], labels, problems)
     counts = data.label_counts()
+    if not counts and problems:
+        raise TrainingError(
+            f"no usable labels in {store.root}: all {len(problems)} label records were skipped "
+            f"(first: {problems[0]}); register the documents they label in a *.documents.jsonl "
+            "file (the app and `python -m segmenter.importer` do), or relabel the current text")
     if not counts:
         raise TrainingError(
             f"no usable labels in {store.root}: label documents with `streamlit run annotate_app.py` "
@@ -398,7 +404,11 @@ def main(argv: list[str] | None = None) -> int:
               fine_doc_weight=args.fine_doc_weight, augment_copies=args.augment_copies,
               augment_rate=args.augment_rate, progress=sys.stderr.isatty())
     except TrainingError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # e.g. --out in a folder that cannot be written; the old model stays
+        print(f"error: {exc.filename or args.out}: {exc.strerror or exc}; nothing was replaced",
+              file=sys.stderr)
         return 2
     return 0
 
