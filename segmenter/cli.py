@@ -3,14 +3,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
 from pathlib import Path
 
 from .api import ModelError
 
 
-def _read(path: str) -> str:
-    """The page text of a file, or of stdin for ``-``; offsets stay true (no newline translation)."""
+class InputError(ValueError):
+    """An input file cannot be used; the message names the file (and line)."""
+
+
+def _read(path: str, on_decode_error: str = "replace") -> str:
+    """The page text of a file, or of stdin for ``-``; offsets stay true (no newline translation).
+    Bytes that are not UTF-8 are replaced with a warning naming file:line, or (``fail``) refused."""
     if path == "-":
         data = sys.stdin.buffer.read()
         where = "<stdin>"
@@ -21,17 +28,27 @@ def _read(path: str) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        print(f"warning: {where} is not valid UTF-8 (byte {exc.start}); undecodable bytes replaced",
-              file=sys.stderr)
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        place = f"{where}:{line}: not valid UTF-8 (byte {exc.start}, column {col})"
+        if on_decode_error == "fail":
+            raise InputError(f"{place}; decode it first or pass --on-decode-error replace") from None
+        print(f"segmenter: warning: {place}; undecodable bytes replaced", file=sys.stderr)
         return data.decode("utf-8", errors="replace")
 
 
-def _cmd_clean(args: argparse.Namespace) -> int:
-    from .api import clean, load_model
+def _load(args: argparse.Namespace):
+    from .api import load_model
 
-    model = load_model(args.model)
+    return load_model(args.model, allow_unverified=args.unverified)
+
+
+def _cmd_clean(args: argparse.Namespace) -> int:
+    from .api import clean
+
+    model = _load(args)
     for i, path in enumerate(args.files):
-        out = clean(_read(path), model=model, threshold=args.threshold)
+        out = clean(_read(path, args.on_decode_error), model=model, threshold=args.threshold)
         if i:
             sys.stdout.write("\n")
         sys.stdout.write(out + ("\n" if out else ""))
@@ -39,11 +56,11 @@ def _cmd_clean(args: argparse.Namespace) -> int:
 
 
 def _cmd_classify(args: argparse.Namespace) -> int:
-    from .api import classify, load_model
+    from .api import classify
 
-    model = load_model(args.model)
+    model = _load(args)
     for path in args.files:
-        df = classify(_read(path), model=model)
+        df = classify(_read(path, args.on_decode_error), model=model)
         if len(args.files) > 1 or args.format != "table":
             df.insert(0, "file", path)
         if args.format == "jsonl":
@@ -65,9 +82,13 @@ def _cmd_classify(args: argparse.Namespace) -> int:
 def _cmd_info(args: argparse.Namespace) -> int:
     from .api import default_model_path, file_sha256
 
+    from .api import _read_meta
+
     path = Path(args.model) if args.model else default_model_path()
+    if not path.is_file():
+        raise ModelError(f"no model at {path}; train one with `python -m segmenter.train`")
     meta_path = path.with_suffix(".json")
-    meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {}
+    meta = _read_meta(meta_path) if meta_path.exists() else {}
     info = {"model": str(path), "sha256": file_sha256(path) if path.exists() else None,
             "sha256_recorded": meta.get("sha256"), "metadata": str(meta_path) if meta else None}
     if args.json:
@@ -76,6 +97,18 @@ def _cmd_info(args: argparse.Namespace) -> int:
     print(f"model:      {info['model']}")
     print(f"sha256:     {info['sha256']}" + ("" if info["sha256"] == info["sha256_recorded"]
                                              else f"  (recorded: {info['sha256_recorded']})"))
+    if not meta:
+        print(f"metadata:   none ({meta_path.name} is missing): the artifact cannot be verified; "
+              "load it only with --unverified, and only if you built it or trust it")
+    try:
+        _print_meta(meta)
+    except (AttributeError, KeyError, TypeError) as exc:
+        raise ModelError(f"{meta_path} lacks model metadata ({type(exc).__name__}: {exc}); "
+                         "restore it or retrain with `python -m segmenter.train`") from None
+    return 0
+
+
+def _print_meta(meta: dict) -> None:
     if meta:
         print("versions:   " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()))
         td = meta["training_data"]
@@ -89,13 +122,31 @@ def _cmd_info(args: argparse.Namespace) -> int:
         if meta.get("held_out_metrics"):
             print("held-out metrics:")
             print(format_metrics(meta["held_out_metrics"]))
-    return 0
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluate import main as evaluate_main
 
+    if args.unverified:
+        return _error("evaluate loads only verified artifacts (a .json beside the .joblib); "
+                      "--unverified applies to clean and classify")
     return evaluate_main((["--model", args.model] if args.model else []) + args.args)
+
+
+def _threshold(value: str) -> float:
+    try:
+        t = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not math.isfinite(t):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {value!r}")
+    return t
+
+
+def _decode_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--on-decode-error", choices=("replace", "fail"), default="replace",
+                        help="input that is not valid UTF-8: replace the bad bytes and warn with "
+                             "FILE:LINE (default), or stop with an error")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -103,18 +154,24 @@ def build_parser() -> argparse.ArgumentParser:
         prog="segmenter",
         description="Keep the story of scraped news text (one block per line); drop navigation, "
                     "promotions, duplicates and other stories.")
-    ap.add_argument("--model", help="a trained .joblib artifact (default: the shipped model)")
+    ap.add_argument("--model", help="a trained .joblib artifact (default: the shipped model); it is "
+                                    "checked against the .json beside it before loading")
+    ap.add_argument("--unverified", action="store_true",
+                    help="load a --model that has no .json beside it. A .joblib file is a pickle: "
+                         "loading it runs code; use this only for files you built or trust")
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
     c = sub.add_parser("clean", help="print the core-story paragraphs of each file (or - for stdin)")
     c.add_argument("files", nargs="+", metavar="FILE", help="UTF-8 text file, or - for stdin")
-    c.add_argument("--threshold", type=float, default=None,
+    c.add_argument("--threshold", type=_threshold, default=None,
                    help="keep paragraphs with p(core-story) >= T instead of the most probable label; "
                         "lower keeps more (recall), higher keeps less (precision)")
+    _decode_option(c)
     c.set_defaults(func=_cmd_clean)
     k = sub.add_parser("classify", help="label every paragraph of each file")
     k.add_argument("files", nargs="+", metavar="FILE", help="UTF-8 text file, or - for stdin")
     k.add_argument("--format", choices=("table", "jsonl", "csv"), default="table",
                    help="output format (default: table)")
+    _decode_option(k)
     k.set_defaults(func=_cmd_classify)
     i = sub.add_parser("info", help="model path, sha256, versions, training data, held-out metrics")
     i.add_argument("--json", action="store_true", help="print the model metadata as JSON")
@@ -128,21 +185,31 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+def _error(message: str) -> int:
+    print(f"segmenter: error: {' '.join(str(message).split())}", file=sys.stderr)
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except FileNotFoundError as exc:
-        print(f"segmenter: error: {exc.filename}: no such file", file=sys.stderr)
-        return 2
-    except (IsADirectoryError, PermissionError) as exc:
-        print(f"segmenter: error: {exc.filename}: {exc.strerror}", file=sys.stderr)
-        return 2
     except BrokenPipeError:
+        # the reader went away (`| head`): stop quietly, and keep Python's exit-time flush
+        # from complaining about the closed pipe
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):  # pragma: no cover - stdout without a file descriptor
+            pass
         return 0
-    except ModelError as exc:
-        print(f"segmenter: error: {exc}", file=sys.stderr)
-        return 2
+    except FileNotFoundError as exc:
+        return _error(f"{exc.filename}: no such file")
+    except OSError as exc:  # a folder, no permission, an I/O error: name the file
+        return _error(f"{exc.filename}: {exc.strerror}" if exc.filename else f"{exc.strerror or exc}")
+    except (ModelError, InputError) as exc:
+        return _error(str(exc))
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":

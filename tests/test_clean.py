@@ -144,3 +144,110 @@ def test_load_model_refuses_an_artifact_built_for_other_feature_code(tmp_path, s
     path.with_suffix(".json").write_text(json.dumps(meta))
     with pytest.raises(ModelError, match="retrain"):
         segmenter.load_model(path)
+
+
+# -- artifact integrity: a .joblib is a pickle, and loading a pickle runs code ------------------
+def _copy_shipped(tmp_path, with_json=True):
+    import shutil
+
+    from segmenter.api import default_model_path
+
+    src = default_model_path()
+    dst = tmp_path / "model.joblib"
+    shutil.copy(src, dst)
+    if with_json:
+        shutil.copy(src.with_suffix(".json"), dst.with_suffix(".json"))
+    return dst
+
+
+def test_an_artifact_without_metadata_is_refused_unless_the_caller_opts_in(tmp_path, shipped_model):
+    from segmenter.api import ModelError
+
+    path = _copy_shipped(tmp_path, with_json=False)
+    with pytest.raises(ModelError) as exc:
+        segmenter.load_model(path)
+    msg = str(exc.value)
+    for part in ("no model.json beside it", "pickle", "runs code", "allow_unverified=True", "--unverified"):
+        assert part in msg
+    with pytest.raises(ModelError, match="allow_unverified"):
+        segmenter.clean("Some text\n", model=str(path))  # a path given to clean is checked too
+    model = segmenter.load_model(path, allow_unverified=True)  # the explicit opt-in
+    text = read_seed(SEEDS[0])
+    assert segmenter.clean(text, model=model) == segmenter.clean(text, model=shipped_model)
+
+
+def test_opting_in_does_not_skip_the_checks_of_metadata_that_is_there(tmp_path):
+    from segmenter.api import ModelError
+
+    path = _copy_shipped(tmp_path)
+    with open(path, "ab") as fh:
+        fh.write(b"\0")
+    with pytest.raises(ModelError, match="does not match"):
+        segmenter.load_model(path, allow_unverified=True)
+
+
+def _fake_built_version(path, version):
+    import json
+
+    meta = json.loads(path.with_suffix(".json").read_text())
+    meta["versions"]["scikit-learn"] = version
+    path.with_suffix(".json").write_text(json.dumps(meta))
+
+
+@pytest.mark.parametrize("version", ["1.8.2", "0.24.2", "2.9.1", ""])
+def test_an_artifact_built_with_another_scikit_learn_minor_series_is_refused(tmp_path, version):
+    from segmenter.api import ModelError
+
+    path = _copy_shipped(tmp_path)
+    _fake_built_version(path, version)
+    with pytest.raises(ModelError, match=r"built with scikit-learn .*retrain with `python -m segmenter.train`"):
+        segmenter.load_model(path)
+
+
+def test_another_patch_release_of_the_same_minor_series_loads(tmp_path):
+    import sklearn
+
+    path = _copy_shipped(tmp_path)
+    major, minor = sklearn.__version__.split(".")[:2]
+    _fake_built_version(path, f"{major}.{minor}.99")
+    assert segmenter.load_model(path) is not None
+
+
+def test_unreadable_metadata_is_a_model_error(tmp_path):
+    from segmenter.api import ModelError
+
+    path = _copy_shipped(tmp_path)
+    path.with_suffix(".json").write_text("{not json")
+    with pytest.raises(ModelError, match="cannot read the model metadata"):
+        segmenter.load_model(path)
+    path.with_suffix(".json").write_text("[1, 2]")
+    with pytest.raises(ModelError, match="not model metadata"):
+        segmenter.load_model(path)
+
+
+def test_an_unverified_pickle_from_another_scikit_learn_minor_is_still_refused(tmp_path, shipped_model,
+                                                                                 monkeypatch):
+    """Without metadata the version is checked as the pickle loads (scikit-learn records its
+    version in every estimator's state)."""
+    import joblib
+    import sklearn.base
+
+    from segmenter.api import ModelError
+
+    path = tmp_path / "old.joblib"
+    with monkeypatch.context() as m:
+        m.setattr(sklearn.base, "__version__", "1.8.0")
+        joblib.dump(shipped_model, path)
+    with pytest.raises(ModelError, match=r"pickled by scikit-learn 1\.8\.0.*retrain"):
+        segmenter.load_model(path, allow_unverified=True)
+
+
+def test_a_file_that_is_not_an_artifact_is_a_model_error_not_a_traceback(tmp_path):
+    from segmenter.api import ModelError
+
+    path = tmp_path / "junk.joblib"
+    path.write_bytes(b"this is not a pickle")
+    with pytest.raises(ModelError, match="junk.joblib cannot be loaded"):
+        segmenter.load_model(path, allow_unverified=True)
+    with pytest.raises(ModelError, match="is a folder"):
+        segmenter.load_model(tmp_path)
