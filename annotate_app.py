@@ -166,9 +166,10 @@ def _badge(label: str | None, text: str) -> None:
 
 
 def _row(row) -> None:
-    c0, c1, c2 = st.columns([0.7, 2.2, 9], vertical_alignment="top")
+    # wide enough for "▶ ¶123" and "model: related-article 100%" on one line each at 1280 px
+    c0, c1, c2 = st.columns([1, 3.2, 9], vertical_alignment="top")
     c0.text(("▶ " if row.current else "") + f"¶{row.index}")
-    with c1:
+    with c1.container(gap="xxsmall"):  # the two badges close together: shorter rows
         if row.label:
             _badge(row.label, f"yours: {row.label}")
         if row.suggestion:
@@ -177,17 +178,19 @@ def _row(row) -> None:
 
 
 def _label_page() -> None:
+    # mode and document on one line, so the current paragraph stays in view on smaller screens
+    mode_col, doc_col = st.columns([1, 2], vertical_alignment="bottom")
     st.session_state["mode_choice"] = "document" if sess.mode == "document" else "uncertainty queue"
-    st.radio("Mode", ["document", "uncertainty queue"], horizontal=True, key="mode_choice",
-             on_change=lambda: _act(sess.set_mode, "queue" if st.session_state["mode_choice"] != "document"
-                                    else "document"))
+    mode_col.radio("Mode", ["document", "uncertainty queue"], horizontal=True, key="mode_choice",
+                   on_change=lambda: _act(sess.set_mode, "queue" if st.session_state["mode_choice"] != "document"
+                                          else "document"))
     if not sess.docs:
         st.info("No documents: choose a source in the sidebar.")
         return
     st.session_state["doc_select"] = sess.doc_pos
-    st.selectbox("Document", list(range(len(sess.docs))), key="doc_select",
-                 format_func=lambda i: sess.docs[i].doc_id,
-                 on_change=lambda: sess.select_document(st.session_state["doc_select"]))
+    doc_col.selectbox("Document", list(range(len(sess.docs))), key="doc_select",
+                      format_func=lambda i: sess.docs[i].doc_id,
+                      on_change=lambda: sess.select_document(st.session_state["doc_select"]))
     mine = sess.my_labels()
     st.progress(sum(m is not None for m in mine) / max(len(mine), 1),
                 text=f"{sum(m is not None for m in mine)} of {len(mine)} paragraphs labelled by you")
@@ -254,16 +257,20 @@ def _preview_page() -> None:
         return
     st.text(sess.doc.doc_id)
     df, cleaned = sess.preview()
-    left, right = st.columns([3, 2])
+    left, right = st.columns([2, 1])
     with left:
         st.caption("Original: paragraphs clean() drops are struck through, coloured by the model's label")
-        # The long text column last, so the model's label and probability stay in view.
-        st.dataframe(preview_styler(df), hide_index=True, key="preview_table",
-                     column_order=["¶", "model", "p", "kept", "yours", "text"],
-                     column_config={"¶": st.column_config.NumberColumn(width="small"),
-                                    "p": st.column_config.NumberColumn(width="small", format="%.2f"),
-                                    "kept": st.column_config.CheckboxColumn(width="small"),
-                                    "text": st.column_config.TextColumn(width="large")})
+        # The model's label and probability first, so they stay in view; the text wraps over
+        # up to three lines (Streamlit wraps cell text when rows are taller than 4rem).
+        st.dataframe(preview_styler(df), hide_index=True, key="preview_table", row_height=70,
+                     height=min(40 + 70 * len(df), 640),
+                     column_order=["¶", "model", "p", "text", "yours", "kept"],
+                     column_config={"¶": st.column_config.NumberColumn(width=40),
+                                    "model": st.column_config.TextColumn(width=115),
+                                    "p": st.column_config.NumberColumn(width=50, format="%.2f"),
+                                    "text": st.column_config.TextColumn(width=330),
+                                    "yours": st.column_config.TextColumn(width=115),
+                                    "kept": st.column_config.CheckboxColumn(width=50)})
     with right:
         st.caption("clean(text)")
         st.text(cleaned)
@@ -283,7 +290,9 @@ def _agreement_page() -> None:
         return
     st.caption("Cohen's kappa on the paragraphs both labelled; per class: that class against the rest "
                "(empty: undefined, e.g. neither used it)")
-    st.dataframe(table, hide_index=True, key="kappa_table")
+    st.dataframe(table, hide_index=True, key="kappa_table",
+                 column_config={c: st.column_config.NumberColumn(format="%.2f")
+                                for c in table.columns if c == "agreement" or c.startswith("kappa")})
     hide = st.checkbox("hide adjudicated", value=False, key="hide_adjudicated")
     dis = disagreements(sess.records, chosen, include_adjudicated=not hide)
     st.subheader(f"{len(dis)} disagreements")
@@ -326,11 +335,11 @@ def _progress_page() -> None:
     if problems:
         st.warning(f"{len(problems)} records cannot be used (document missing or changed)")
     d1, d2, d3 = st.columns(3)
-    d1.download_button("all decisions (JSONL)", lambda: export_jsonl(sess.store.records()),
+    d1.download_button("all decisions (JSONL)", lambda: export_jsonl(sess.store.records(torn=[])),
                        file_name="labels.jsonl", mime="application/jsonl", key="dl_jsonl")
-    d2.download_button("all decisions (CSV)", lambda: export_csv(sess.store.records()),
+    d2.download_button("all decisions (CSV)", lambda: export_csv(sess.store.records(torn=[])),
                        file_name="labels.csv", mime="text/csv", key="dl_csv")
-    d3.download_button("training labels (CSV)", lambda: export_resolved_csv(sess.store.resolve()[0]),
+    d3.download_button("training labels (CSV)", lambda: export_resolved_csv(sess.store.resolve(tolerant=True)[0]),
                        file_name="resolved.csv", mime="text/csv", key="dl_resolved")
 
 

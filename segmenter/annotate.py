@@ -559,20 +559,24 @@ def export_jsonl(records: Iterable[LabelRecord]) -> bytes:
 def export_csv(records: Iterable[LabelRecord]) -> bytes:
     """The records as CSV with a header row (every field, flags as true/false)."""
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=EXPORT_FIELDS, lineterminator="\n")
+    # RFC 4180 line ends: with "\n" alone, a field holding a bare "\r" would go unquoted and
+    # split its record in two when read back
+    w = csv.DictWriter(buf, fieldnames=EXPORT_FIELDS, lineterminator="\r\n")
     w.writeheader()
     for r in records:
         d = asdict(r)
         d["adjudicated"] = "true" if r.adjudicated else "false"
         d["retracted"] = "true" if r.retracted else "false"
         w.writerow(d)
-    return buf.getvalue().encode("utf-8")
+    # a lone surrogate (a doc_id from an undecodable file name or a JSON "\ud800" escape) has
+    # no UTF-8 form: write it as a visible \udXXX escape rather than fail the whole export
+    return buf.getvalue().encode("utf-8", "backslashreplace")
 
 
 def export_resolved_csv(resolved: Mapping[str, Mapping[int, str]]) -> bytes:
     """The label training takes per (document, paragraph) as CSV: doc_id, index, label."""
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(["doc_id", "index", "label"])
     for doc_id in sorted(resolved):
         for index in sorted(resolved[doc_id]):

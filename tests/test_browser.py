@@ -5,9 +5,12 @@ A pasted document's ``<script>`` and Markdown show as literal text and create no
 the keyboard alone labels paragraphs, each decision reaches the label store at once and is
 still there after a reload; typing digits into a text or number field labels nothing.
 
+Screenshots of the labelling view, the preview and the agreement page (two annotators on a
+seed page) go to ``tests/artifacts/`` (gitignored), or to SEGMENTER_SCREENSHOTS if set:
+``app_label.png``, ``app_preview.png``, ``app_agreement.png`` (1280x800).
+
 Skipped without the ``playwright`` package (``pip install '.[browser]'``) or a Chromium
-binary (Debian: ``apt-get install chromium``; or set SEGMENTER_CHROMIUM to its path). Set
-SEGMENTER_SCREENSHOTS to a folder to keep ``app_label.png`` and ``app_preview.png`` there.
+binary (Debian: ``apt-get install chromium``; or set SEGMENTER_CHROMIUM to its path).
 """
 from __future__ import annotations
 
@@ -110,11 +113,25 @@ def browser():
             b.close()
 
 
+def _new_page(browser, width: int, height: int):
+    context = browser.new_context(viewport={"width": width, "height": height})
+    context.set_default_timeout(TIMEOUT_MS)
+    return context, context.new_page()
+
+
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1300})
-    context.set_default_timeout(TIMEOUT_MS)
-    pg = context.new_page()
+    context, pg = _new_page(browser, 1400, 1300)
+    try:
+        yield pg
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def small_page(browser):
+    """A 1280x800 window: the size of the screenshots."""
+    context, pg = _new_page(browser, 1280, 800)
     try:
         yield pg
     finally:
@@ -149,14 +166,18 @@ def _wait_current(page, index: int) -> None:
     sync_api.expect(page.get_by_test_id("stMain").get_by_text(f"▶ ¶{index}", exact=True)).to_be_visible()
 
 
-def _open(page, url: str, annotator: str, text: str) -> None:
-    """Open the app, enter the annotator's name and paste ``text`` as the current document."""
-    page.goto(url)
-    sync_api.expect(page.get_by_text("segmenter labelling")).to_be_visible()
+def _set_name(page, annotator: str) -> None:
     name = page.get_by_label(NAME_FIELD)
     name.fill(annotator)
     name.press("Tab")  # commits the name (its on_change) without pressing a shortcut key
     sync_api.expect(page.get_by_text("Enter your name in the sidebar to label.")).to_have_count(0)
+
+
+def _open(page, url: str, annotator: str, text: str) -> None:
+    """Open the app, enter the annotator's name and paste ``text`` as the current document."""
+    page.goto(url)
+    sync_api.expect(page.get_by_text("segmenter labelling")).to_be_visible()
+    _set_name(page, annotator)
     page.get_by_label("Or paste a page", exact=False).fill(text)
     page.get_by_role("button", name="Add pasted text").click()
     first = text.splitlines()[0]
@@ -169,12 +190,41 @@ def _doc_id(text: str) -> str:
     return pasted_document(text).doc_id
 
 
-def _screenshot(page, name: str, tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("SEGMENTER_SCREENSHOTS") or tmp_path)
+def _settled(page) -> None:
+    """Wait until the app's script is not running: a shortcut pressed, or a number typed,
+    while a run is still going (or just after the page loads) can be lost."""
+    sync_api.expect(page.get_by_test_id("stApp")).to_have_attribute(
+        "data-test-script-state", "notRunning", timeout=TIMEOUT_MS)
+    page.wait_for_timeout(300)  # a key pressed the moment a run ends can still be lost
+
+
+def _screenshot(page, name: str, grid_top: int = 0) -> Path:
+    """Save the window as ``name`` in SEGMENTER_SCREENSHOTS or tests/artifacts/ (gitignored),
+    scrolled to the top, a table's grid scrolled down ``grid_top`` pixels."""
+    folder = Path(os.environ.get("SEGMENTER_SCREENSHOTS") or REPO / "tests" / "artifacts")
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
+    _settled(page)
+    _blur(page)  # no focus ring, no open tooltip
+    page.mouse.move(0, 0)
+    page.evaluate("document.querySelectorAll('*').forEach(e => { if (e.scrollTop) e.scrollTop = 0; })")
+    if grid_top:
+        page.evaluate(f"document.querySelectorAll('.dvn-scroller').forEach(e => e.scrollTop = {grid_top})")
+    page.wait_for_timeout(1000)  # progress bars' transitions; grids draw on a canvas after they appear
     page.screenshot(path=str(path))
     return path
+
+
+def _press_labels(page, labels: Path, keys: str, doc_id: str, first: int) -> None:
+    """Press the label keys ``keys`` one at a time from paragraph ``first`` on (label and
+    advance), each decision landing in the store before the next key."""
+    before = len(_records(labels, doc_id))
+    for n, key in enumerate(keys, 1):
+        _settled(page)
+        _blur(page)
+        page.keyboard.press(key)
+        assert len(_poll_records(labels, before + n, doc_id)) == before + n
+        _wait_current(page, first + n)
 
 
 def _no_script_from_the_document(page) -> None:
@@ -187,7 +237,7 @@ def _no_script_from_the_document(page) -> None:
     assert made == []
 
 
-def test_a_pasted_page_shows_as_text_and_key_1_labels_its_first_paragraph(app, page, tmp_path):
+def test_a_pasted_page_shows_as_text_and_key_1_labels_its_first_paragraph(app, page):
     _open(page, app["url"], "alice", HOSTILE)
     main = page.get_by_test_id("stMain")
     # The markup and Markdown are on screen, literally, as text.
@@ -207,15 +257,11 @@ def test_a_pasted_page_shows_as_text_and_key_1_labels_its_first_paragraph(app, p
     assert [(r.index, r.label, r.annotator, r.retracted) for r in recs] == [(0, "core-story", "alice", False)]
     _wait_current(page, 1)  # labelled and advanced
     sync_api.expect(main.get_by_text("yours: core-story")).to_be_visible()
-    page.wait_for_timeout(1000)  # the progress bar's transition
-    _screenshot(page, "app_label.png", tmp_path)
 
     # The preview: the document's text still literal, still no script.
     page.get_by_test_id("stSidebar").get_by_text("Preview", exact=True).click()
     sync_api.expect(main.get_by_text("clean(text)", exact=True)).to_be_visible()
     sync_api.expect(main.get_by_test_id("stDataFrame")).to_be_visible()
-    page.wait_for_timeout(1000)  # the grid draws on a canvas after it appears
-    _screenshot(page, "app_preview.png", tmp_path)
     _no_script_from_the_document(page)
 
 
@@ -260,3 +306,65 @@ def test_keyboard_decisions_survive_a_reload(app, page):
         sync_api.expect(main.get_by_text(f"yours: {label}", exact=True)).to_be_visible()
     _wait_current(page, 3)  # at the first paragraph bob has not labelled
     assert [(r.index, r.label) for r in _records(app["labels"], doc_id)] == expected
+
+
+def _bulk(page, labels: Path, first: int, last: int, doc_id: str) -> None:
+    """Type the range into the bulk fields and press ``b`` (the label stays core-story)."""
+    before = len(_records(labels, doc_id))
+    for field, value in (("from ¶", first), ("to ¶", last)):
+        _settled(page)
+        page.get_by_label(field).fill(str(value))
+        page.get_by_label(field).press("Tab")  # commits the number
+        sync_api.expect(page.get_by_label(field)).to_have_value(str(value))
+    _settled(page)
+    _blur(page)
+    page.keyboard.press("b")
+    recs = _poll_records(labels, before + last - first + 1, doc_id)[before:]
+    assert [(r.index, r.label) for r in recs] == [(i, "core-story") for i in range(first, last + 1)]
+    _wait_current(page, last + 1)
+
+
+def test_screenshots_of_the_labelling_view_the_preview_and_the_agreement_page(app, small_page):
+    """Two annotators label seed 004 with keys and the bulk range; the labelling view, the
+    preview and the agreement page are saved as PNGs."""
+    page, main, labels = small_page, small_page.get_by_test_id("stMain"), app["labels"]
+    page.goto(app["url"])
+    sync_api.expect(page.get_by_text("segmenter labelling")).to_be_visible()
+    _settled(page)
+    _set_name(page, "dana")
+    _wait_current(page, 0)
+    seed4 = "seeds/004_afa75ee4a337a7ae.txt"
+    _settled(page)
+    main.get_by_role("combobox", name="Document").click()
+    page.get_by_role("option", name=seed4).click()
+    sync_api.expect(main.get_by_role("combobox", name="Document")).to_have_value(seed4)
+    _wait_current(page, 0)
+    _bulk(page, labels, 0, 13, seed4)
+    _press_labels(page, labels, "433", seed4, 14)  # hashtags (nav), two promo lines
+    sync_api.expect(main.get_by_text("17 of 35 paragraphs labelled by you")).to_be_visible()
+    _screenshot(page, "app_label.png")
+
+    page.get_by_test_id("stSidebar").get_by_text("Preview", exact=True).click()
+    sync_api.expect(main.get_by_text("clean(text)", exact=True)).to_be_visible()
+    sync_api.expect(main.get_by_test_id("stDataFrame")).to_be_visible()
+    _screenshot(page, "app_preview.png", grid_top=11 * 70)  # the end of the story, the tail dropped
+
+    page.get_by_test_id("stSidebar").get_by_text("Label", exact=True).click()
+    _wait_current(page, 17)
+    _press_labels(page, labels, "444", seed4, 17)
+    # a second annotator on paragraphs 10-19, disagreeing on 16 and 17
+    _settled(page)
+    _set_name(page, "erin")
+    _wait_current(page, 0)
+    _bulk(page, labels, 10, 13, seed4)
+    _press_labels(page, labels, "434344", seed4, 14)
+    mine = {(r.annotator, r.index): r.label for r in _records(labels, seed4)}
+    core, nav, promo = "core-story", "nav", "promo"
+    assert [mine[("dana", i)] for i in range(20)] == [core] * 14 + [nav, promo, promo, nav, nav, nav]
+    assert [mine.get(("erin", i)) for i in range(20)] == ([None] * 10 + [core] * 4
+                                                         + [nav, promo, nav, promo, nav, nav])
+
+    page.get_by_test_id("stSidebar").get_by_text("Agreement", exact=True).click()
+    sync_api.expect(main.get_by_text("2 disagreements", exact=True)).to_be_visible()
+    sync_api.expect(main.get_by_test_id("stDataFrame")).to_be_visible()
+    _screenshot(page, "app_agreement.png")
