@@ -1,0 +1,140 @@
+"""Speed benchmark: segmenter against the trivial baseline and jusText, in one run.
+
+    python bench/speed.py [--corpus ../shared/data/wcxb_dev_articles.jsonl.gz] [--docs 300]
+
+Prints, for the same page texts (WCXB dev and the seeds):
+
+* docs/s and paragraphs/s of ``segmenter.clean`` (one page at a time) and ``clean_many``,
+  of the baseline "keep lines of >= 10 words" and of jusText (lines wrapped as <p>, as
+  ``python -m segmenter.evaluate`` wraps them), and segmenter's ratios against jusText;
+* where segmenter's time goes (segmentation, features, classifier);
+* model load time in a process that has already imported scikit-learn, and peak RSS;
+* time against document size, 1 KB to 1 MB pages built by concatenating distinct WCXB pages,
+  with the per-KB cost, which stays flat when the growth is linear.
+
+Figures are ratios measured in the same run on the same machine; absolute docs/s depend on
+the machine (and on whatever else runs on it).
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import segmenter  # noqa: E402
+from segmenter.evaluate import justext_available, justext_lines  # noqa: E402
+
+
+def load_pages(corpus: Path, n: int) -> list[str]:
+    """The first ``n`` WCXB pages plus the five seeds."""
+    pages = []
+    with gzip.open(corpus, "rt", encoding="utf-8") as fh:
+        for line in fh:
+            if len(pages) >= n:
+                break
+            pages.append(json.loads(line)["text"])
+    for seed in sorted((REPO / "seeds").glob("*.txt")):
+        pages.append(seed.read_text(encoding="utf-8"))
+    return pages
+
+
+def timed(fn, repeats: int = 1) -> float:
+    """Best wall-clock time of ``repeats`` calls (best-of damps noise from other processes)."""
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def keep_long_lines(text: str) -> str:
+    return "\n".join(p.text for p in segmenter.segment(text) if len(p.text.split()) >= 10)
+
+
+def run_justext(text: str) -> None:
+    justext_lines([p.text for p in segmenter.segment(text)])
+
+
+def load_time() -> float:
+    """``load_model()`` in a fresh process that has already imported scikit-learn."""
+    code = ("import time, sklearn.linear_model, sklearn.pipeline, sklearn.preprocessing, joblib, segmenter.api as a\n"
+            "t = time.perf_counter(); a.load_model(); print(time.perf_counter() - t)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=REPO, env={"PYTHONPATH": str(REPO), "PATH": ""})
+    return float(out.stdout.strip())
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--corpus", type=Path, default=REPO.parent / "shared" / "data" / "wcxb_dev_articles.jsonl.gz")
+    ap.add_argument("--docs", type=int, default=300, help="WCXB pages to time (default 300)")
+    ap.add_argument("--repeats", type=int, default=2, help="take the best of this many runs (default 2)")
+    args = ap.parse_args(argv)
+
+    pages = load_pages(args.corpus, args.docs)
+    n_docs = len(pages)
+    n_paras = sum(len(segmenter.segment(t)) for t in pages)
+    model = segmenter.load_model()
+    segmenter.clean(pages[0], model=model)  # warm up
+    print(f"{n_docs} pages, {n_paras} paragraphs, {sum(map(len, pages)) / 1e6:.1f} M characters")
+
+    rows = {
+        "segmenter.clean (one page at a time)": timed(lambda: [segmenter.clean(t, model=model) for t in pages], args.repeats),
+        "segmenter.clean_many": timed(lambda: list(segmenter.clean_many(pages, model=model)), args.repeats),
+        "keep lines >= 10 words": timed(lambda: [keep_long_lines(t) for t in pages], args.repeats),
+    }
+    if justext_available():
+        rows["jusText (default settings)"] = timed(lambda: [run_justext(t) for t in pages], args.repeats)
+    print(f"\n{'system':<40}{'docs/s':>10}{'paragraphs/s':>14}{'vs jusText':>12}")
+    jt = rows.get("jusText (default settings)")
+    for name, secs in rows.items():
+        ratio = f"{jt / secs:.2f}x" if jt else "n/a"
+        print(f"{name:<40}{n_docs / secs:>10.1f}{n_paras / secs:>14.0f}{ratio:>12}")
+    if not jt:
+        print("(jusText not installed: pip install '.[eval]')")
+
+    # where the time goes
+    feats, clf = model.named_steps["features"], model.named_steps["classifier"]
+    t_seg = timed(lambda: [segmenter.segment(t) for t in pages])
+    X = feats.transform(pages)
+    t_feat = timed(lambda: feats.transform(pages))
+    t_clf = timed(lambda: clf.predict_proba(X))
+    total = t_feat + t_clf
+    print(f"\nsegmenter time split (clean_many path): segmentation {t_seg:.2f} s (inside features), "
+          f"features {t_feat:.2f} s ({100 * t_feat / total:.0f} %), classifier {t_clf:.2f} s ({100 * t_clf / total:.0f} %)")
+
+    loads = [load_time() for _ in range(3)]
+    print(f"\nmodel load (scikit-learn already imported): median {statistics.median(loads):.3f} s of 3")
+    print(f"peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+
+    # time against document size: distinct pages concatenated to 1 KB ... 1 MB
+    print(f"\n{'doc size':>10}{'paragraphs':>12}{'seconds':>10}{'ms per KB':>11}")
+    corpus_pages = pages[:-5]
+    for size in (1_000, 10_000, 100_000, 1_000_000):
+        parts, total_len, k = [], 0, 0
+        while total_len < size:
+            page = corpus_pages[k % len(corpus_pages)]
+            parts.append(page)
+            total_len += len(page) + 1
+            k += 1
+            if k > len(corpus_pages):  # all distinct pages used; repeats would be duplicates
+                break
+        doc = "\n".join(parts)[:size]
+        secs = timed(lambda: segmenter.clean(doc, model=model), 2 if size < 1_000_000 else 1)
+        print(f"{len(doc) / 1000:>8.0f}KB{len(segmenter.segment(doc)):>12}{secs:>10.3f}{1e6 * secs / len(doc):>11.3f}")
+    print("\nbatch CLI (--jsonl, --jobs): not built yet (issue 6, part 3)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
