@@ -57,7 +57,7 @@ class PartialLabelLogisticRegression(ClassifierMixin, BaseEstimator):
     """
 
     def __init__(self, C: float = 1.0, em_iterations: int = 2, min_share: float = 0.05,
-                 max_iter: int = 300, tol: float = 1e-4, class_weight: dict | str | None = None,
+                 max_iter: int = 1000, tol: float = 1e-4, class_weight: dict | str | None = None,
                  coarse_classes: tuple[str, ...] = COARSE_CLASSES):
         self.C = C
         self.coarse_classes = coarse_classes
