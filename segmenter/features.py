@@ -170,7 +170,8 @@ class ParagraphFeatures(TransformerMixin, BaseEstimator):
         f["block_len"] = np.log1p(block_len)
         big_block = (block_len >= 3) & (prose == 0)
         big_ids = np.unique(block_id[big_block])
-        starts = np.array([np.flatnonzero(block_id == b)[0] for b in big_ids], dtype=np.int64)
+        # block_id never decreases, so each block's first paragraph is one binary search away
+        starts = np.searchsorted(block_id, big_ids).astype(np.int64)
         after_starts = np.searchsorted(np.sort(starts[starts > run_end]), idx, side="right") if len(starts) else np.zeros(n)
         f["big_blocks_after_run"] = np.log1p(after_starts) * (idx > run_end)
         before_starts = (len(starts[starts < run_start]) - np.searchsorted(np.sort(starts[starts < run_start]), idx, side="right")) if len(starts) else np.zeros(n)
