@@ -29,13 +29,11 @@ corpus document is scored by the model that never saw it.
 from __future__ import annotations
 
 import argparse
-import gzip
 import html
 import json
 import math
 import os
 import sys
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
@@ -43,6 +41,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from . import metrics as M
+from .jsonl import read_jsonl
 from .labels import CLASSES, CORE
 from .segment import segment
 
@@ -132,30 +131,8 @@ def _parse_doc(obj: object, where: str) -> CorpusDoc:
 def iter_corpus(path: str | Path) -> Iterator[CorpusDoc]:
     """Documents of a JSONL corpus (gzip when the name ends in .gz); a bad line raises
     EvaluationError naming ``file:line``."""
-    path = Path(path)
-    if not path.exists():
-        raise EvaluationError(f"{path}: no such file")
-    if path.is_dir():
-        raise EvaluationError(f"{path}: is a directory")
-    lineno = 0
-    try:
-        fh = (gzip.open(path, "rt", encoding="utf-8", newline="") if path.name.endswith(".gz")
-              else open(path, encoding="utf-8", newline=""))
-        with fh:
-            for lineno, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                where = f"{path}:{lineno}"
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise EvaluationError(f"{where}: not valid JSON ({exc.msg}, column {exc.colno})") from None
-                yield _parse_doc(obj, where)
-    except UnicodeDecodeError:
-        raise EvaluationError(f"{path}:{lineno + 1}: not valid UTF-8") from None
-    except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
-        msg = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-        raise EvaluationError(f"{path}:{lineno + 1}: cannot read ({msg})") from None
+    for where, obj in read_jsonl(path, EvaluationError):
+        yield _parse_doc(obj, where)
 
 
 def read_corpus(path: str | Path, limit: int | None = None, spillover_only: bool = False) -> list[CorpusDoc]:
@@ -387,7 +364,7 @@ def cv_probabilities(docs: Sequence[CorpusDoc], labels_dir: str | Path, k: int, 
 
     X = T.featurize(data.texts, progress=progress)
     W = T.weights_for(data, T.DEFAULT_FINE_DOC_WEIGHT)
-    augmented = T.Augmented.build(data, W, T.DEFAULT_AUGMENT_COPIES, T.DEFAULT_AUGMENT_RATE, seed)
+    augmented = T.Augmented.build(data, T.DEFAULT_AUGMENT_COPIES, T.DEFAULT_AUGMENT_RATE, seed)
     own = [i for i, h in enumerate(hits) if h is None or data.docs[h].sha256 != docs[i].sha256]
     own_X = dict(zip(own, T.featurize([docs[i].lines for i in own])))
     XC = [own_X[i] if i in own_X else X[h] for i, h in enumerate(hits)]

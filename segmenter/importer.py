@@ -14,14 +14,12 @@ in the document as context, and training neither rewards nor punishes them.
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 import re
 import sys
-import zlib
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable
 
+from .jsonl import read_jsonl
 from .labels import CORE, DUPLICATE, NOT_CORE
 from .segment import segment
 from .store import Document, LabelRecord, LabelStore, LabelStoreError, paragraph_hash, sha256_text
@@ -33,38 +31,6 @@ IMPORT_TIME = "2026-11-24T00:00:00+00:00"  # fixed, so a re-import is byte-ident
 #: lines before the first body line left unlabelled (headline, byline, date live here)
 HEADLINE_WINDOW = 6
 _NORM = re.compile(r"[\W_]+")
-
-
-def read_jsonl(path: str | Path, skipped: list[str] | None = None) -> Iterator[tuple[str, dict]]:
-    """Yield (``file:line``, record) from a JSONL file, gzip or not; a line that is not UTF-8
-    JSON raises naming its line, or with a ``skipped`` list is reported there and skipped."""
-    path = Path(path)
-    opener = gzip.open if path.name.endswith(".gz") else open
-    lineno = 0
-    try:
-        with opener(path, "rb") as fh:
-            for lineno, raw in enumerate(fh, 1):
-                if not raw.strip():
-                    continue
-                where = f"{path}:{lineno}"
-                try:
-                    yield where, json.loads(raw.decode("utf-8"))
-                except UnicodeDecodeError as exc:
-                    _bad(f"{where}: not valid UTF-8 (byte {exc.start + 1} of the line)", skipped)
-                except json.JSONDecodeError as exc:
-                    _bad(f"{where}: not valid JSON ({exc.msg})", skipped)
-    except FileNotFoundError:
-        raise LabelStoreError(f"{path}: no such file") from None
-    except (OSError, EOFError, zlib.error) as exc:
-        after = f" after line {lineno}" if lineno else ""
-        raise LabelStoreError(f"{path}: cannot be read{after} ({type(exc).__name__}: "
-                              f"{getattr(exc, 'strerror', None) or exc})") from None
-
-
-def _bad(message: str, skipped: list[str] | None) -> None:
-    if skipped is None:
-        raise LabelStoreError(message)
-    skipped.append(message)
 
 
 def coarse_paragraph_labels(text: str, line_labels: list[str], where: str) -> list[str | None]:
@@ -105,11 +71,13 @@ def import_wcxb(path: str | Path, store: LabelStore, shard: str = "wcxb-dev",
     docs: list[Document] = []
     records: list[LabelRecord] = []
     first_seen: dict[str, str] = {}
-    for where, rec in _progress(read_jsonl(path, skipped), "importing"):
+    for where, rec in _progress(read_jsonl(path, LabelStoreError, skipped), "importing"):
         try:
             doc, recs = _wcxb_page(where, rec, first_seen)
         except LabelStoreError as exc:
-            _bad(str(exc), skipped)
+            if skipped is None:
+                raise
+            skipped.append(str(exc))
             continue
         docs.append(doc)
         records.extend(recs)

@@ -1,0 +1,47 @@
+"""Reading JSONL input files (gzip when the name ends in ``.gz``), every error naming its
+``file:line``: one reader for the importer and the evaluation command."""
+from __future__ import annotations
+
+import gzip
+import json
+import zlib
+from pathlib import Path
+from typing import Iterator
+
+
+def read_jsonl(path: str | Path, error: type[Exception] = ValueError,
+               skipped: list[str] | None = None) -> Iterator[tuple[str, object]]:
+    """Yield (``file:line``, parsed value) for each non-blank line. A line that is not UTF-8
+    JSON raises ``error`` naming its line, or, given a ``skipped`` list, is reported there and
+    skipped. A file that is missing, a folder or unreadable (a damaged gzip) raises ``error``."""
+    path = Path(path)
+    if path.is_dir():
+        raise error(f"{path}: is a directory")
+    opener = gzip.open if path.name.endswith(".gz") else open
+    lineno = 0
+    try:
+        with opener(path, "rb") as fh:
+            for lineno, raw in enumerate(fh, 1):
+                if not raw.strip():
+                    continue
+                where = f"{path}:{lineno}"
+                try:
+                    value = json.loads(raw.decode("utf-8"))
+                except UnicodeDecodeError as exc:
+                    _bad(f"{where}: not valid UTF-8 (byte {exc.start + 1} of the line)", error, skipped)
+                    continue
+                except json.JSONDecodeError as exc:
+                    _bad(f"{where}: not valid JSON ({exc.msg}, column {exc.colno})", error, skipped)
+                    continue
+                yield where, value
+    except FileNotFoundError:
+        raise error(f"{path}: no such file") from None
+    except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+        raise error(f"{path}:{lineno + 1}: cannot be read ({type(exc).__name__}: "
+                    f"{getattr(exc, 'strerror', None) or exc})") from None
+
+
+def _bad(message: str, error: type[Exception], skipped: list[str] | None) -> None:
+    if skipped is None:
+        raise error(message)
+    skipped.append(message)
