@@ -13,7 +13,6 @@ those classes in proportion to what the model currently believes, then refitting
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -186,8 +185,8 @@ class ContextClassifier(ClassifierMixin, BaseEstimator):
         first = PartialLabelLogisticRegression(C=self.C, em_iterations=self.em_iterations)
         # out-of-fold pass-one probabilities for every document
         rng = np.random.default_rng(self.random_state)
-        _, group_ids = np.unique(np.asarray(range(len(X)) if groups is None else groups, dtype=object).astype(str),
-                                 return_inverse=True)
+        names = [str(g) for g in (range(len(X)) if groups is None else groups)]
+        _, group_ids = np.unique(np.asarray(names, dtype=str), return_inverse=True)
         n_groups = int(group_ids.max()) + 1 if len(X) else 0
         fold_of_group = rng.permutation(n_groups) % max(2, self.inner_folds) if n_groups > 1 else np.zeros(n_groups, int)
         fold_of = fold_of_group[group_ids] if len(X) else np.zeros(0, int)

@@ -124,31 +124,30 @@ class Augmented:
     the original out."""
 
     X: dict[int, list[np.ndarray]]
-    W: dict[int, list[np.ndarray]]
 
     @classmethod
-    def build(cls, data: TrainingData, W: list[np.ndarray], copies: int, rate: float, seed: int) -> "Augmented":
+    def build(cls, data: TrainingData, copies: int, rate: float, seed: int) -> "Augmented":
         from .augment import perturb_document
 
         xs: dict[int, list[np.ndarray]] = {}
         for i in data.fine:
             texts = [perturb_document(data.texts[i], seed=seed * 1000 + c + 1, rate=rate) for c in range(copies)]
             xs[i] = featurize(texts)
-        return cls(xs, {i: [W[i]] * len(v) for i, v in xs.items()})
+        return cls(xs)
 
     def training_set(self, docs: Sequence[int], X: list[np.ndarray], labels: list, W: list[np.ndarray]):
         """Features, labels, weights and groups (original document index) of ``docs``
-        followed by their perturbed copies."""
+        followed by their perturbed copies, which take their original's labels and weights."""
         docs = list(docs)
         xs = [X[i] for i in docs]
         ys = [labels[i] for i in docs]
         ws = [W[i] for i in docs]
         groups = list(docs)
         for i in docs:
-            for x, w in zip(self.X.get(i, ()), self.W.get(i, ())):
+            for x in self.X.get(i, ()):
                 xs.append(x)
                 ys.append(labels[i])
-                ws.append(w)
+                ws.append(W[i])
                 groups.append(i)
         return xs, ys, ws, groups
 
@@ -184,7 +183,7 @@ def cross_validate(data: TrainingData, X: list[np.ndarray], W: list[np.ndarray],
     from joblib import Parallel, delayed
 
     folds = held_out_folds(data, seed) if folds is None else folds
-    augmented = Augmented({}, {}) if augmented is None else augmented
+    augmented = Augmented({}) if augmented is None else augmented
 
     def run(test: list[int]):
         test_set = set(test)
@@ -349,7 +348,7 @@ def train(labels_dir: str | Path = "labels", out: str | Path = "models/segmenter
         + ", ".join(f"{k} {v}" for k, v in counts.items()))
     X = featurize(data.texts, progress=progress)
     W = weights_for(data, fine_doc_weight)
-    augmented = Augmented.build(data, W, augment_copies, augment_rate, seed)
+    augmented = Augmented.build(data, augment_copies, augment_rate, seed)
     metrics: dict = {}
     if cv:
         log("measuring on held-out documents ...")
