@@ -27,3 +27,11 @@ def shipped_model():
     import segmenter
 
     return segmenter.load_model()
+
+
+@pytest.fixture
+def store(tmp_path):
+    """An empty label store in a temporary folder."""
+    from segmenter.store import LabelStore
+
+    return LabelStore(tmp_path / "labels")

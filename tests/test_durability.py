@@ -18,15 +18,10 @@ from hypothesis import strategies as st
 
 from segmenter.annotate import export_csv, export_jsonl
 from segmenter.segment import segment
-from segmenter.store import LabelRecord, LabelStore, LabelStoreError
+from segmenter.store import LabelRecord, LabelStoreError
 
 TEXT = "Headline: caf\u00e9 \u2603\nFirst body paragraph.\r\nMenu | Home\u2028Second body line.\n"
 LABELS_FILE = "annotations.labels.jsonl"
-
-
-@pytest.fixture
-def store(tmp_path):
-    return LabelStore(tmp_path / "labels")
 
 
 @pytest.fixture

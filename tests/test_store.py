@@ -16,11 +16,6 @@ TEXT = "Headline\r\n\xa0By A. Writer\n\nBody \u2028one.\x85Footer | Site\n"
 
 
 @pytest.fixture
-def store(tmp_path):
-    return LabelStore(tmp_path / "labels")
-
-
-@pytest.fixture
 def doc(store):
     return store.add_document("d1", TEXT, source="test", license="MIT", url="https://x.test/1")
 

@@ -11,11 +11,6 @@ TEXT = "Headline here\nFirst body paragraph of the story.\nMenu | Home | World\n
 
 
 @pytest.fixture
-def store(tmp_path):
-    return LabelStore(tmp_path / "labels")
-
-
-@pytest.fixture
 def doc(store):
     return store.add_document("d1", TEXT)
 
