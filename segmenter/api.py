@@ -11,6 +11,7 @@ from .labels import CLASSES, CORE
 from .segment import Paragraph, segment
 
 if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
     import pandas as pd
     from sklearn.pipeline import Pipeline
 
@@ -155,7 +156,7 @@ def _check_text(text: object, fn: str) -> str:
     return text
 
 
-def _keep(proba, threshold: float | None):
+def core_mask(proba: "np.ndarray", threshold: float | None) -> "np.ndarray":
     """Which paragraphs are core-story: the most probable class, or p(core) >= threshold."""
     if threshold is None:
         return proba.argmax(axis=1) == CLASSES.index(CORE)
@@ -206,18 +207,22 @@ def clean_many(texts: Iterable[str], model: "Pipeline | str | Path | None" = Non
 
 def _clean_many(texts: Iterable[str], model: "Pipeline | str | Path | None",
                 threshold: float | None, batch_size: int) -> Iterator[str]:
+    for paras, proba in predict_many(texts, model, batch_size):
+        keep = core_mask(proba, threshold) if len(paras) else []
+        yield "\n".join(p.text for p, k in zip(paras, keep) if k)
+
+
+def predict_many(texts: Iterable[str], model: "Pipeline | str | Path | None" = None,
+                 batch_size: int = 64) -> Iterator[tuple[list[Paragraph], "np.ndarray"]]:
+    """Per page, its paragraphs and their class probabilities (columns in ``CLASSES`` order);
+    batched so the model runs once per ``batch_size`` pages; lazy, in order. The one place
+    that runs the model on pages: ``clean_many`` and the batch CLI build on it."""
     pipe = _resolve(model)
     batch: list[list[Paragraph]] = []
     for text in texts:
         batch.append(segment(_check_text(text, "clean_many")))
         if len(batch) >= batch_size:
-            yield from _clean_batch(pipe, batch, threshold)
+            yield from zip(batch, pipe.predict_proba(batch))
             batch = []
     if batch:
-        yield from _clean_batch(pipe, batch, threshold)
-
-
-def _clean_batch(pipe: "Pipeline", batch: list[list[Paragraph]], threshold: float | None) -> Iterator[str]:
-    for paras, proba in zip(batch, pipe.predict_proba(batch)):
-        keep = _keep(proba, threshold) if len(paras) else []
-        yield "\n".join(p.text for p, k in zip(paras, keep) if k)
+        yield from zip(batch, pipe.predict_proba(batch))

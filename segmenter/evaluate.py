@@ -221,12 +221,12 @@ class _RecordingModel:
 def line_predictions(lines: Sequence[str], proba: np.ndarray, threshold: float | None) -> Prediction:
     """Kept lines by the clean rule (most probable label, or p(core) >= threshold); a line's
     predicted label is core-story when kept, else its most probable other class."""
-    from .api import _keep
+    from .api import core_mask
 
     proba = np.asarray(proba)
     if not len(lines):
         return Prediction("", np.zeros(0, dtype=bool), [])
-    kept = np.asarray(_keep(proba, threshold), dtype=bool)
+    kept = np.asarray(core_mask(proba, threshold), dtype=bool)
     core = CLASSES.index(CORE)
     other = proba.copy()
     other[:, core] = -np.inf
