@@ -10,7 +10,12 @@ Prints, for the same page texts (WCXB dev and the seeds):
 * where segmenter's time goes (segmentation, features, classifier);
 * model load time in a process that has already imported scikit-learn, and peak RSS;
 * time against document size, 1 KB to 1 MB pages built by concatenating distinct WCXB pages,
-  with the per-KB cost, which stays flat when the growth is linear.
+  with the per-KB cost, which stays flat when the growth is linear;
+* the batch CLI (``segmenter clean --jsonl``) on the same pages: records/s with --jobs 1 and 2
+  (wall time of the whole command, start-up and model loads included) and peak RSS;
+* with ``--stream 100000``: a streaming run of that many records (the WCXB pages repeated with
+  distinct ids, fed on stdin, output to /dev/null) and the peak RSS of the parent and of each
+  worker, which stay flat however long the stream (it takes a while: ~15 ms per page per core).
 
 Figures are ratios measured in the same run on the same machine; absolute docs/s depend on
 the machine (and on whatever else runs on it).
@@ -20,10 +25,13 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import resource
 import statistics
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -74,11 +82,95 @@ def load_time() -> float:
     return float(out.stdout.strip())
 
 
+def _peak_rss_kb(pid: int) -> int:
+    """VmHWM (peak RSS) of a live process, 0 once it is gone (Linux /proc)."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            return [int(c) for c in fh.read().split()]
+    except OSError:
+        return []
+
+
+def run_batch_cli(args: list[str], feed=None) -> tuple[float, float, list[float]]:
+    """Wall seconds of ``segmenter clean ARGS``, the peak RSS (MB) of the command and of each
+    of its child processes (workers; sampled every 0.2 s from /proc, so Linux only). ``feed``
+    writes the command's stdin, from a thread."""
+    with tempfile.TemporaryFile() as err:
+        t = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-m", "segmenter", "clean", *args], cwd=REPO,
+                                env={**os.environ, "PYTHONPATH": str(REPO)}, stderr=err,
+                                stdin=subprocess.PIPE if feed else subprocess.DEVNULL)
+        if feed:
+            def write():
+                try:
+                    feed(proc.stdin)
+                finally:
+                    proc.stdin.close()
+
+            threading.Thread(target=write, daemon=True).start()
+        parent, children = 0, {}
+        while proc.poll() is None:
+            parent = max(parent, _peak_rss_kb(proc.pid))
+            for child in _children(proc.pid):
+                children[child] = max(children.get(child, 0), _peak_rss_kb(child))
+            time.sleep(0.2)
+        secs = time.perf_counter() - t
+        if proc.returncode:
+            err.seek(0)
+            raise SystemExit(f"segmenter clean {' '.join(args)} failed:\n{err.read().decode()}")
+    workers = sorted((kb / 1024 for kb in children.values() if kb > 50_000), reverse=True)  # not
+    return secs, parent / 1024, workers  # the small multiprocessing resource tracker
+
+
+def batch_cli(pages: list[str], stream: int, stream_jobs: int, corpus: Path) -> None:
+    print(f"\nbatch CLI: segmenter clean --jsonl, the same {len(pages)} pages (wall time of the "
+          "command, start-up and model loads included)")
+    print(f"{'run':<32}{'seconds':>9}{'records/s':>11}{'parent MB':>11}{'workers MB':>14}")
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "pages.jsonl"
+        src.write_text("".join(json.dumps({"id": f"p{i}", "text": t}) + "\n" for i, t in enumerate(pages)),
+                       encoding="utf-8")
+        for jobs in (1, 2):
+            secs, parent, workers = run_batch_cli(["--jsonl", str(src), str(Path(tmp) / "out.jsonl"),
+                                                   "--jobs", str(jobs)])
+            shown = ", ".join(f"{w:.0f}" for w in workers) or "-"
+            print(f"{f'--jobs {jobs}':<32}{secs:>9.2f}{len(pages) / secs:>11.1f}{parent:>11.0f}{shown:>14}")
+    if not stream:
+        print("(a streaming run of many records: --stream 100000)")
+        return
+    wcxb = load_pages(corpus, 10**9)[:-5]  # every WCXB page, without the seeds
+
+    def feed(stdin) -> None:
+        for i in range(stream):
+            stdin.write((json.dumps({"id": f"s{i:07d}", "text": wcxb[i % len(wcxb)]}) + "\n").encode())
+
+    secs, parent, workers = run_batch_cli(["--jsonl", "-", os.devnull, "--jobs", str(stream_jobs)], feed)
+    shown = ", ".join(f"{w:.0f}" for w in workers) or "-"
+    print(f"{f'stream {stream} --jobs {stream_jobs}':<32}{secs:>9.1f}{stream / secs:>11.1f}{parent:>11.0f}{shown:>14}")
+    print(f"(the {len(wcxb)} WCXB pages repeated, distinct ids, on stdin; output to {os.devnull})")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpus", type=Path, default=REPO.parent / "shared" / "data" / "wcxb_dev_articles.jsonl.gz")
     ap.add_argument("--docs", type=int, default=300, help="WCXB pages to time (default 300)")
     ap.add_argument("--repeats", type=int, default=2, help="take the best of this many runs (default 2)")
+    ap.add_argument("--stream", type=int, default=0, metavar="N",
+                    help="also stream N records through the batch CLI and print its peak RSS "
+                         "(e.g. 100000; takes a while)")
+    ap.add_argument("--stream-jobs", type=int, default=2, metavar="J",
+                    help="--jobs of the streaming run (default 2)")
     args = ap.parse_args(argv)
 
     pages = load_pages(args.corpus, args.docs)
@@ -132,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         doc = "\n".join(parts)[:size]
         secs = timed(lambda: segmenter.clean(doc, model=model), 2 if size < 1_000_000 else 1)
         print(f"{len(doc) / 1000:>8.0f}KB{len(segmenter.segment(doc)):>12}{secs:>10.3f}{1e6 * secs / len(doc):>11.3f}")
-    print("\nbatch CLI (--jsonl, --jobs): not built yet (issue 6, part 3)")
+    batch_cli(pages, args.stream, args.stream_jobs, args.corpus)
     return 0
 
 

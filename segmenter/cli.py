@@ -46,12 +46,41 @@ def _load(args: argparse.Namespace):
 def _cmd_clean(args: argparse.Namespace) -> int:
     from .api import clean
 
+    batch = [flag for flag, value in (("--jsonl", args.jsonl), ("--parquet", args.parquet)) if value]
+    if len(batch) > 1:
+        args.parser.error("give --jsonl or --parquet, not both")
+    if batch and args.files:
+        args.parser.error(f"give FILE arguments or {batch[0]} IN OUT, not both")
+    if batch:
+        return _cmd_clean_batch(args)
+    if not args.files:
+        args.parser.error("the following arguments are required: FILE (or --jsonl IN OUT, --parquet IN OUT)")
+    given = [flag for flag, value in (("--labels", args.labels), ("--jobs", args.jobs),
+                                      ("--on-error", args.on_error), ("--text-field", args.text_field),
+                                      ("--id-field", args.id_field)) if value not in (None, False)]
+    if given:
+        args.parser.error(f"{given[0]} applies to --jsonl and --parquet only")
     model = _load(args)
     for i, path in enumerate(args.files):
         out = clean(_read(path, args.on_decode_error), model=model, threshold=args.threshold)
         if i:
             sys.stdout.write("\n")
         sys.stdout.write(out + ("\n" if out else ""))
+    return 0
+
+
+def _cmd_clean_batch(args: argparse.Namespace) -> int:
+    from .batch import BatchError, clean_jsonl, clean_parquet
+
+    run, (src, dst) = (clean_jsonl, args.jsonl) if args.jsonl else (clean_parquet, args.parquet)
+    try:
+        stats = run(src, dst, args.model, allow_unverified=args.unverified, threshold=args.threshold,
+                    labels=args.labels, text_field=args.text_field or "text",
+                    id_field=args.id_field or "id", jobs=1 if args.jobs is None else args.jobs,
+                    on_error=args.on_error or "fail")
+    except BatchError as exc:
+        raise InputError(str(exc)) from None
+    print(f"segmenter: {stats.records} records, {stats.skipped} skipped", file=sys.stderr)
     return 0
 
 
@@ -143,6 +172,16 @@ def _threshold(value: str) -> float:
     return t
 
 
+def _jobs(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 (one per core) or more, got {value!r}")
+    return n
+
+
 def _decode_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--on-decode-error", choices=("replace", "fail"), default="replace",
                         help="input that is not valid UTF-8: replace the bad bytes and warn with "
@@ -160,13 +199,36 @@ def build_parser() -> argparse.ArgumentParser:
                     help="load a --model that has no .json beside it. A .joblib file is a pickle: "
                          "loading it runs code; use this only for files you built or trust")
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    c = sub.add_parser("clean", help="print the core-story paragraphs of each file (or - for stdin)")
-    c.add_argument("files", nargs="+", metavar="FILE", help="UTF-8 text file, or - for stdin")
+    c = sub.add_parser("clean", help="print the core-story paragraphs of each file (or - for stdin); "
+                                     "or clean JSONL/Parquet records in batch (--jsonl, --parquet)")
+    c.add_argument("files", nargs="*", metavar="FILE", help="UTF-8 text file, or - for stdin")
     c.add_argument("--threshold", type=_threshold, default=None,
                    help="keep paragraphs with p(core-story) >= T instead of the most probable label; "
                         "lower keeps more (recall), higher keeps less (precision)")
     _decode_option(c)
-    c.set_defaults(func=_cmd_clean)
+    b = c.add_argument_group(
+        "batch mode", "Instead of FILEs: read records, write each with all its fields plus \"clean\" "
+        "(segmenter.clean of its text, --threshold applied), in input order, streaming. The format is "
+        "chosen by the flag, never guessed from the file name; IN and OUT may be - (stdin/stdout; "
+        "Parquet input must be a file), and a JSONL name ending in .gz is gzip. A bad record (a "
+        "line that is not UTF-8 JSON, no string text field, or cleaning fails) is reported as "
+        "IN:LINE: id=ID: reason (Parquet: IN:row N). A summary line \"N records, M skipped\" "
+        "ends on stderr; a progress bar shows on stderr when it is a terminal.")
+    b.add_argument("--jsonl", nargs=2, metavar=("IN", "OUT"), help="JSON Lines records in and out")
+    b.add_argument("--parquet", nargs=2, metavar=("IN", "OUT"),
+                   help="Parquet in and out, read and written batch by batch (needs pyarrow: "
+                        "pip install 'segmenter[parquet]'); adds a string column clean")
+    b.add_argument("--text-field", metavar="NAME", help="field holding the page text (default: text)")
+    b.add_argument("--id-field", metavar="NAME", help="field naming the record in messages (default: id)")
+    b.add_argument("--labels", action="store_true",
+                   help="also add \"labels\": one label per paragraph (non-blank line); core-story "
+                        "exactly for the paragraphs in clean")
+    b.add_argument("--jobs", type=_jobs, metavar="N",
+                   help="worker processes, each loading the model once (default: 1; 0: one per core)")
+    b.add_argument("--on-error", choices=("fail", "skip"),
+                   help="a bad record: stop with an error, exit 2, keeping the records written "
+                        "before it (fail, the default), or leave it out with a warning (skip)")
+    c.set_defaults(func=_cmd_clean, parser=c)
     k = sub.add_parser("classify", help="label every paragraph of each file")
     k.add_argument("files", nargs="+", metavar="FILE", help="UTF-8 text file, or - for stdin")
     k.add_argument("--format", choices=("table", "jsonl", "csv"), default="table",
