@@ -14,19 +14,23 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from itertools import chain, compress
+from operator import itemgetter
 from typing import Sequence
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from .segment import Paragraph, segment
 
 _WORD = re.compile(r"\w+")
 _CAP = re.compile(r"\b[^\W\d_][\w'’-]*")
-_SENT_END = re.compile(r"[.!?。！？…][\"'”’»)\]]*$")
-_SENT_SPLIT = re.compile(r"[.!?。！？][\"'”’»)\]]*\s")
-_NORM = re.compile(r"[\W_]+")
+#: A paragraph ends like a sentence: one of these, then only closing quotes and brackets.
+_SENT_END_CHARS = frozenset(".!?。！？…")
+_SENT_CLOSERS = "\"'”’»)]"
+# _SENT_SPLIT and _BULLET run once over the whole page (paragraphs joined by "\n", which no
+# paragraph holds) and match no "\n", so no match spans two paragraphs.
+_SENT_SPLIT = re.compile(r"[.!?。！？][\"'”’»)\]]*[^\S\n]")
 _TIME_AGO = re.compile(
     r"\b\d+\s*(?:s|sec|secs|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?|w|weeks?|"
     r"months?|mos?|y|yrs?|years?)\s+ago\b|\b(?:yesterday|just now|today)\b", re.I)
@@ -35,7 +39,7 @@ _DATE = re.compile(
     r"\b\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b|"
     r"\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b|\b\d{1,2}:\d{2}\b", re.I)
 _SOURCE_DASH = re.compile(r"^[-–—]\s*\S")
-_BULLET = re.compile(r"^[•·*▪►»◦‣-]\s")
+_BULLET = re.compile(r"^[•·*▪►»◦‣-][^\S\n]", re.M)
 _URLISH = re.compile(r"https?://|www\.|\.com\b|@\w", re.I)
 #: Widget and section headings that start page furniture (several languages, lower case).
 _HEADING = re.compile(
@@ -48,10 +52,6 @@ _HEADING = re.compile(
     r"advertisement|sponsored(?: content)?|newsletter|sign up.*|subscribe.*|follow us.*|"
     r"lire aussi|à lire aussi|weitere artikel|mehr zum thema|leer más|noticias relacionadas|"
     r"leia também|artigos relacionados|altri articoli|correlati)\s*:?$", re.I)
-
-
-def _ends_sentence(t: str) -> bool:
-    return bool(_SENT_END.search(t))
 
 
 class ParagraphFeatures(TransformerMixin, BaseEstimator):
@@ -86,50 +86,55 @@ class ParagraphFeatures(TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------------------------------
     def document_features(self, texts: Sequence[str]) -> np.ndarray:
-        """Feature matrix (n_paragraphs x n_features) for one document's paragraph texts."""
+        """Feature matrix (n_paragraphs x n_features) for one document's paragraph texts.
+
+        Vectorised: the paragraphs are joined by newlines (no paragraph holds one) and each
+        regular expression runs once over the page; per-paragraph figures are sums over
+        flat token and character arrays, so the Python work per paragraph is a few calls."""
         n = len(texts)
         width = len(self.get_feature_names_out())
         if n == 0:
             return np.zeros((0, width), dtype=np.float32)
-        tokens = [_WORD.findall(t.lower()) for t in texts]
-        n_words = np.array([len(t) for t in tokens], dtype=np.float64)
-        n_chars = np.array([len(t) for t in texts], dtype=np.float64)
-        ends = np.array([_ends_sentence(t) for t in texts], dtype=np.float64)
+        page = _Page(texts)
+        n_words = page.n_words
+        n_chars = page.n_chars
+        ends = page.ends
         prose = ((n_words >= self.prose_min_words) & (ends > 0)).astype(np.float64)
         f: dict[str, np.ndarray] = {}
 
         # -- shape ------------------------------------------------------------------------
         f["log_words"] = np.log1p(n_words)
         f["log_chars"] = np.log1p(n_chars)
-        f["mean_word_len"] = np.array([sum(map(len, t)) / len(t) if t else 0.0 for t in tokens]) / 10
+        f["mean_word_len"] = page.per_word(page.word_len) / 10
         f["ends_sentence"] = ends
         f["is_prose"] = prose
-        f["log_sentences"] = np.log1p([len(_SENT_SPLIT.findall(t)) + e for t, e in zip(texts, ends)])
+        f["log_sentences"] = np.log1p(page.count(_SENT_SPLIT) + ends)
         f["few_words"] = (n_words < 5).astype(np.float64)
         f["one_word"] = (n_words <= 1).astype(np.float64)
-        caps = [len(_CAP.findall(t)) for t in texts]
-        upper_initial = np.array([sum(1 for w in _CAP.findall(t) if w[0].isupper()) for t in texts], dtype=np.float64)
-        f["cap_ratio"] = upper_initial / np.maximum(np.array(caps, dtype=np.float64), 1)
-        f["digit_ratio"] = np.array([sum(map(str.isdigit, t)) for t in texts]) / np.maximum(n_chars, 1)
-        f["punct_ratio"] = np.array([len(t) - sum(map(str.isalnum, t)) - sum(map(str.isspace, t))
-                                     for t in texts]) / np.maximum(n_chars, 1)
+        f["cap_ratio"] = page.n_upper_caps / np.maximum(page.n_caps, 1)
+        digits, alnum, space = page.char_counts()
+        f["digit_ratio"] = digits / np.maximum(n_chars, 1)
+        f["punct_ratio"] = (n_chars - alnum - space) / np.maximum(n_chars, 1)
         f["ends_colon"] = np.array([t.endswith(":") for t in texts], dtype=np.float64)
         f["has_pipe"] = np.array([(" | " in t) or (" - " in t and n_w < 15) for t, n_w in zip(texts, n_words)], dtype=np.float64)
-        f["is_bullet"] = np.array([bool(_BULLET.match(t)) for t in texts], dtype=np.float64)
-        f["urlish"] = np.array([bool(_URLISH.search(t)) for t in texts], dtype=np.float64)
-        f["copyright"] = np.array(["©" in t or "(c)" in t.lower() for t in texts], dtype=np.float64)
+        f["is_bullet"] = page.count(_BULLET) > 0
+        f["urlish"] = page.matches_short(_URLISH, page.contains("http", "www.", ".com", "@"))
+        f["copyright"] = np.array(["©" in t or "(c)" in t for t in page.lower], dtype=np.float64)
         f["question"] = np.array([t.rstrip("\"'”’").endswith("?") for t in texts], dtype=np.float64)
-        f["short_word_ratio"] = np.array([sum(len(w) <= 3 for w in t) / len(t) if t else 0.0 for t in tokens])
-        counts = Counter(w for t in tokens for w in t)
-        funcs = {w for w, _ in counts.most_common(self.function_words)}
-        f["function_ratio"] = np.array([sum(w in funcs for w in t) / len(t) if t else 0.0 for t in tokens])
-        # -- card and furniture patterns ---------------------------------------------------
-        f["time_ago"] = np.array([bool(_TIME_AGO.search(t)) and nw <= 8 for t, nw in zip(texts, n_words)], dtype=np.float64)
-        f["date_like"] = np.array([bool(_DATE.search(t)) and nw <= 12 for t, nw in zip(texts, n_words)], dtype=np.float64)
-        f["source_dash"] = np.array([bool(_SOURCE_DASH.match(t)) and nw <= 6 for t, nw in zip(texts, n_words)], dtype=np.float64)
+        f["short_word_ratio"] = page.per_word(page.word_len <= 3)
+        word_counts = np.bincount(page.word_ids, minlength=page.vocab_size)
+        # the most frequent words, ties broken by first appearance
+        funcs = np.zeros(page.vocab_size, dtype=bool)
+        funcs[np.argsort(-word_counts, kind="stable")[:self.function_words]] = True
+        f["function_ratio"] = page.per_word(funcs[page.word_ids])
+        # -- card and furniture patterns (short lines only: the patterns mean nothing in prose)
+        has_digit = digits > 0  # every date and "N hours ago" holds one; only "today" and kin do not
+        f["time_ago"] = page.matches_short(_TIME_AGO, (n_words <= 8) & (has_digit | page.contains("yesterday", "just now", "today")))
+        f["date_like"] = page.matches_short(_DATE, (n_words <= 12) & has_digit)
+        f["source_dash"] = page.matches_short(_SOURCE_DASH, n_words <= 6)
         heading = np.array([bool(_HEADING.match(t.strip(" :-–—|#*"))) for t in texts], dtype=np.float64)
         f["is_heading"] = heading
-        norm = [_NORM.sub(" ", t.lower()).strip() for t in texts]
+        norm = page.normalised()
         norm_counts = Counter(norm)
         f["log_repeats"] = np.log([norm_counts[k] for k in norm])
 
@@ -154,12 +159,7 @@ class ParagraphFeatures(TransformerMixin, BaseEstimator):
         # widget headings and short furniture after the run
         seen_heading = np.cumsum(heading) - heading > 0
         f["heading_before"] = seen_heading.astype(np.float64)
-        last_heading = np.full(n, -1.0)
-        lh = -1
-        for i in range(n):
-            last_heading[i] = lh
-            if heading[i]:
-                lh = i
+        last_heading = np.concatenate([[-1.0], np.maximum.accumulate(np.where(heading > 0, idx, -1.0))[:-1]])
         f["since_heading"] = np.where(last_heading >= 0, np.log1p(idx - last_heading), 0.0)
         nonprose_after = np.cumsum((1 - prose) * (idx > run_end))
         f["furniture_after_run"] = np.log1p(nonprose_after) * (idx > run_end)
@@ -193,42 +193,48 @@ class ParagraphFeatures(TransformerMixin, BaseEstimator):
         f["nonprose_in_loose_run"] = f["in_loose_run"] * (1 - prose)
 
         # -- topic: TF-IDF on the document itself -----------------------------------------
-        X, binary = _tfidf(tokens)
+        X = _TfIdf(page.word_para, page.word_ids, n, page.vocab_size)
         lead = np.zeros(n, dtype=bool)
         lead[run_start:min(run_start + self.lead_size, run_end + 1)] = True
-        title_idx = _title_index(texts, n_words, ends, run_start)
-        f["sim_lead"] = _sim_to(X, lead, exclude_self=True)
-        f["sim_run"] = _sim_to(X, inside, exclude_self=True)
+        title_idx = _title_index(n_words, ends, run_start)
+        f["sim_lead"] = X.similarity_to(lead)
+        f["sim_run"] = X.similarity_to(inside)
         title_mask = np.zeros(n, dtype=bool)
         if title_idx is not None:
             title_mask[title_idx] = True
-        f["sim_title"] = _sim_to(X, title_mask, exclude_self=True)
+        f["sim_title"] = X.similarity_to(title_mask)
         f["is_title_candidate"] = title_mask.astype(np.float64)
-        f["sim_first"] = _sim_to(X, idx == 0, exclude_self=True)
-        adj = np.asarray(X[:-1].multiply(X[1:]).sum(axis=1)).ravel() if n > 1 else np.zeros(0)
+        f["sim_first"] = X.similarity_to(idx == 0)
+        adj = X.similarity_to_next()
         f["sim_prev"] = np.concatenate([[0.0], adj])
         f["sim_next"] = np.concatenate([adj, [0.0]])
-        f["sim_run_minus_rest"] = f["sim_run"] - _sim_to(X, ~inside, exclude_self=True)
-        # overlap of names / numbers / rare words with the lead and title
-        anchor_tokens = set()
-        for i in np.flatnonzero(lead | title_mask):
-            anchor_tokens.update(tokens[i])
-        cap_sets = [{w.lower() for w in _CAP.findall(t) if w[0].isupper()} for t in texts]
-        anchor_caps = set().union(*(cap_sets[i] for i in np.flatnonzero(lead | title_mask))) if (lead | title_mask).any() else set()
-        df = np.asarray(binary.sum(axis=0)).ravel()
-        f["cap_overlap_lead"] = np.array([len(c & anchor_caps) / len(c) if c else 0.0 for c in cap_sets])
-        f["word_overlap_lead"] = np.array([sum(w in anchor_tokens for w in set(t)) / len(set(t)) if t else 0.0 for t in tokens])
-        vocab_index = _vocab_index(tokens)
-        rare = [{w for w in set(t) if df[vocab_index[w]] <= 2} for t in tokens]
-        run_vocab = set()
-        for i in np.flatnonzero(inside):
-            run_vocab.update(tokens[i])
-        f["rare_overlap_run"] = np.array([
-            len({w for w in r if w in run_vocab and not inside[i] or df[vocab_index[w]] == 2 and inside[i]}) / len(r) if r else 0.0
-            for i, r in enumerate(rare)])
+        f["sim_run_minus_rest"] = f["sim_run"] - X.similarity_to(~inside)
+        # overlap of names / numbers / rare words with the lead and title, over each
+        # paragraph's distinct words
+        anchor = lead | title_mask
+        rows, cols = X.rows, X.cols
+        n_distinct = np.bincount(rows, minlength=n).astype(np.float64)
+        anchor_words = np.zeros(page.vocab_size, dtype=bool)
+        anchor_words[cols[anchor[rows]]] = True
+        cap_rows, cap_cols, cap_vocab = page.name_sets()
+        anchor_caps = np.zeros(cap_vocab, dtype=bool)
+        anchor_caps[cap_cols[anchor[cap_rows]]] = True
+        n_names = np.bincount(cap_rows, minlength=n)
+        f["cap_overlap_lead"] = _ratio(np.bincount(cap_rows, weights=anchor_caps[cap_cols], minlength=n), n_names)
+        f["word_overlap_lead"] = _ratio(np.bincount(rows, weights=anchor_words[cols], minlength=n), n_distinct)
+        df = np.bincount(cols, minlength=page.vocab_size)
+        run_vocab = np.zeros(page.vocab_size, dtype=bool)
+        run_vocab[cols[inside[rows]]] = True
+        rare = df[cols] <= 2
+        # a rare word outside the run that the run also uses, or a word of the run that
+        # occurs in exactly one other paragraph
+        shared = np.where(inside[rows], df[cols] == 2, run_vocab[cols]) & rare
+        f["rare_overlap_run"] = _ratio(np.bincount(rows, weights=shared, minlength=n),
+                                       np.bincount(rows, weights=rare, minlength=n))
 
         # -- duplication --------------------------------------------------------------------
-        exact, contain = _duplication(norm, tokens)
+        exact = _exact_duplicates(norm)
+        contain = _contained_trigrams(page.word_ids, page.word_para, n_words.astype(np.int64), page.vocab_size)
         f["dup_exact"] = exact
         f["dup_contain"] = contain
         f["dup_long"] = exact * (n_words >= 5)
@@ -268,24 +274,137 @@ def _paragraph_texts(doc: str | Sequence[Paragraph]) -> list[str]:
     return [p.text if isinstance(p, Paragraph) else str(p) for p in doc]
 
 
+class _Page:
+    """One page's paragraphs as flat arrays: its words (lower case) and names with the
+    paragraph each belongs to, so per-paragraph figures are sums, not Python loops."""
+
+    def __init__(self, texts: Sequence[str]):
+        texts = [t.replace("\n", " ") for t in texts] if any("\n" in t for t in texts) else list(texts)
+        self.texts = texts
+        self.n = n = len(texts)
+        self.joined = "\n".join(texts)
+        self.n_chars = np.fromiter(map(len, texts), np.int64, n).astype(np.float64)
+        self.starts = np.concatenate([[0], np.cumsum(self.n_chars[:-1] + 1)]).astype(np.int64)
+        self.lower_joined = self.joined.lower()
+        self.lower = self.lower_joined.split("\n")
+        self._lower_starts: np.ndarray | None = None
+        self.tokens = list(map(_WORD.findall, self.lower))
+        self.n_words = np.fromiter(map(len, self.tokens), np.int64, n).astype(np.float64)
+        words = list(chain.from_iterable(self.tokens))
+        self.word_para = np.repeat(np.arange(n), self.n_words.astype(np.int64))
+        self.word_len = np.fromiter(map(len, words), np.float64, len(words))
+        self.word_ids, self.vocab_size = _factorize(words)
+        cap_lists = list(map(_CAP.findall, texts))
+        caps = list(chain.from_iterable(cap_lists))
+        n_caps = np.fromiter(map(len, cap_lists), np.int64, n)
+        self.cap_para = np.repeat(np.arange(n), n_caps)
+        upper = np.fromiter(map(str.isupper, map(itemgetter(0), caps)), bool, len(caps))
+        self.n_caps = n_caps.astype(np.float64)
+        self.n_upper_caps = np.bincount(self.cap_para[upper], minlength=n).astype(np.float64)
+        self._names = list(compress(caps, upper)), self.cap_para[upper]
+        self.ends = np.array([t.rstrip(_SENT_CLOSERS)[-1:] in _SENT_END_CHARS for t in texts], dtype=np.float64)
+
+    def per_word(self, values: np.ndarray) -> np.ndarray:
+        """Mean of a per-word value over each paragraph's words (0 for a paragraph without)."""
+        return _ratio(np.bincount(self.word_para, weights=values, minlength=self.n), self.n_words)
+
+    def count(self, pattern: re.Pattern) -> np.ndarray:
+        """Matches of ``pattern`` (which must not match "\\n") per paragraph, in one scan."""
+        where = np.fromiter((m.start() for m in pattern.finditer(self.joined)), np.int64)
+        return np.bincount(np.searchsorted(self.starts, where, side="right") - 1,
+                           minlength=self.n).astype(np.float64)
+
+    def contains(self, *needles: str) -> np.ndarray:
+        """Whether each paragraph holds any of ``needles`` (lower case), ignoring case: a
+        cheap test that picks the few paragraphs worth a regular expression."""
+        if self._lower_starts is None:  # lower() may change lengths ("İ"), so own offsets
+            lengths = np.fromiter(map(len, self.lower), np.int64, self.n)
+            self._lower_starts = np.concatenate([[0], np.cumsum(lengths[:-1] + 1)])
+        text, where = self.lower_joined, []
+        for needle in needles:
+            at = text.find(needle)
+            while at >= 0:
+                where.append(at)
+                at = text.find(needle, at + 1)
+        out = np.zeros(self.n, dtype=bool)
+        out[np.searchsorted(self._lower_starts, np.asarray(where, dtype=np.int64), side="right") - 1] = True
+        return out
+
+    def matches_short(self, pattern: re.Pattern, short: np.ndarray) -> np.ndarray:
+        """1.0 where a paragraph marked ``short`` contains ``pattern``."""
+        out = np.zeros(self.n)
+        for i in np.flatnonzero(short):
+            out[i] = pattern.search(self.texts[i]) is not None
+        return out
+
+    def char_counts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per paragraph: digits, alphanumerics and whitespace characters (str's own tests)."""
+        cp = np.frombuffer(self.joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        table = _ASCII_CLASSES[np.minimum(cp, 127)]
+        wide = np.flatnonzero(cp > 127)
+        if len(wide):
+            uniq, inv = np.unique(cp[wide], return_inverse=True)
+            table[wide] = np.array([_char_class(chr(c)) for c in uniq], dtype=np.uint8)[inv]
+        end = self.starts + self.n_chars.astype(np.int64)
+        out = []
+        for bit in (1, 2, 4):
+            cum = np.concatenate([[0], np.cumsum((table & bit) > 0)])
+            out.append((cum[end] - cum[self.starts]).astype(np.float64))
+        return out[0], out[1], out[2]
+
+    def normalised(self) -> list[str]:
+        """Each paragraph lower-cased with every run of characters other than letters and
+        digits turned into one space, ends stripped: the key under which two paragraphs
+        count as the same. Built from the words, split at underscores."""
+        keys = list(map(" ".join, self.tokens))
+        for i, key in enumerate(keys):
+            if "_" in key:
+                keys[i] = " ".join(filter(None, key.replace("_", " ").split(" ")))
+        return keys
+
+    def name_sets(self) -> tuple[np.ndarray, np.ndarray, int]:
+        """Each paragraph's distinct capitalised words (lower-cased) as (row, name id) pairs."""
+        names, rows = self._names
+        ids, size = _factorize(list(map(str.lower, names)))
+        pairs = np.unique(rows * max(size, 1) + ids)
+        return pairs // max(size, 1), pairs % max(size, 1), size
+
+
+def _factorize(items: list[str]) -> tuple[np.ndarray, int]:
+    """Integer ids for strings, numbered in order of first appearance."""
+    index = {w: i for i, w in enumerate(dict.fromkeys(items))}
+    return np.fromiter(map(index.__getitem__, items), np.int64, len(items)), len(index)
+
+
+def _char_class(c: str) -> int:
+    return c.isdigit() | c.isalnum() << 1 | c.isspace() << 2
+
+
+_ASCII_CLASSES = np.array([_char_class(chr(c)) for c in range(128)], dtype=np.uint8)
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """num / den, and 0 where den is 0."""
+    num = np.asarray(num, dtype=np.float64)
+    return np.divide(num, den, out=np.zeros_like(num), where=np.asarray(den) > 0)
+
+
 def _densest_run(n_words: np.ndarray, prose: np.ndarray, gap_cost: float = 1.0) -> tuple[int, int]:
     """The contiguous run maximising prose words (capped at 1.5x the median prose length m,
     m at least 10) minus ``gap_cost`` x m per other paragraph: where the story most likely
-    is (Kadane's algorithm). The cost scales with the page, so at the default a tail of
-    teaser cards does not join the run."""
+    is. The cost scales with the page, so at the default a tail of teaser cards does not
+    join the run. Kadane's algorithm on prefix sums: the best run ending at i starts after
+    the latest minimum of the prefix sums before it (values are multiples of 1/8, so the
+    sums are exact and ties resolve as the sequential scan resolves them)."""
     median = max(10.0, float(np.median(n_words[prose > 0]))) if (prose > 0).any() else 10.0
     # capped, so one pasted-in full story cannot outweigh a run of ordinary paragraphs
     value = np.where(prose > 0, np.minimum(n_words, 1.5 * median), -gap_cost * median) - 2.0
-    best, best_span = -np.inf, (0, 0)
-    cur, start = 0.0, 0
-    for i, v in enumerate(value):
-        if cur <= 0:
-            cur, start = v, i
-        else:
-            cur += v
-        if cur > best:
-            best, best_span = cur, (start, i)
-    return best_span
+    prefix = np.concatenate([[0.0], np.cumsum(value)])
+    low = np.minimum.accumulate(prefix[:-1])
+    new_low = prefix[:-1] <= np.concatenate([[np.inf], low[:-1]])
+    start = np.maximum.accumulate(np.where(new_low, np.arange(len(value)), 0))
+    end = int(np.argmax(prefix[1:] - low))
+    return int(start[end]), end
 
 
 def _blocks(prose: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -298,7 +417,7 @@ def _blocks(prose: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return lengths[block_id].astype(np.float64), block_id
 
 
-def _title_index(texts: Sequence[str], n_words: np.ndarray, ends: np.ndarray, run_start: int) -> int | None:
+def _title_index(n_words: np.ndarray, ends: np.ndarray, run_start: int) -> int | None:
     """The likeliest headline: the nearest short, non-sentence line of 3-30 words at or just
     before the start of the main run."""
     for i in range(run_start, max(-1, run_start - 8), -1):
@@ -307,75 +426,91 @@ def _title_index(texts: Sequence[str], n_words: np.ndarray, ends: np.ndarray, ru
     return None
 
 
-def _vocab_index(tokens: Sequence[Sequence[str]]) -> dict[str, int]:
-    vocab: dict[str, int] = {}
-    for t in tokens:
-        for w in t:
-            vocab.setdefault(w, len(vocab))
-    return vocab
+class _TfIdf:
+    """Row-normalised TF-IDF of one page's paragraphs, idf from the page itself, as flat
+    (row, column, value) arrays sorted by row then column (the layout of a CSR matrix,
+    without its per-call overhead; sums run in the same order, so results are the same)."""
 
+    def __init__(self, word_para: np.ndarray, word_ids: np.ndarray, n: int, vocab_size: int):
+        width = max(vocab_size, 1)
+        self.n, self.width = n, width
+        self.keys, counts = np.unique(word_para * width + word_ids, return_counts=True)
+        self.rows, self.cols = self.keys // width, self.keys % width
+        df = np.bincount(self.cols, minlength=width)
+        idf = np.log((1 + n) / (1 + df)) + 1
+        data = np.sqrt(counts * idf[self.cols])  # sqrt damps repeated words
+        norms = np.sqrt(np.bincount(self.rows, weights=data * data, minlength=n))
+        self.data = data * (1 / np.maximum(norms, 1e-12))[self.rows]
+        self.self_dot = np.bincount(self.rows, weights=self.data * self.data, minlength=n)
 
-def _tfidf(tokens: Sequence[Sequence[str]]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-    """Row-normalised TF-IDF (idf from this document's paragraphs) and the binary matrix."""
-    vocab = _vocab_index(tokens)
-    indptr = np.zeros(len(tokens) + 1, dtype=np.int64)
-    indices = np.fromiter((vocab[w] for t in tokens for w in t), dtype=np.int64,
-                          count=sum(len(t) for t in tokens))
-    indptr[1:] = np.cumsum([len(t) for t in tokens])
-    counts = sp.csr_matrix((np.ones(len(indices)), indices, indptr),
-                           shape=(len(tokens), max(len(vocab), 1)))
-    counts.sum_duplicates()
-    binary = counts.copy()
-    binary.data[:] = 1.0
-    df = np.asarray(binary.sum(axis=0)).ravel()
-    idf = np.log((1 + len(tokens)) / (1 + df)) + 1
-    tfidf = counts.multiply(idf).tocsr()
-    tfidf.data = np.sqrt(tfidf.data)  # damp repeated words
-    norms = np.sqrt(np.asarray(tfidf.multiply(tfidf).sum(axis=1)).ravel())
-    tfidf = sp.diags(1 / np.maximum(norms, 1e-12)) @ tfidf
-    return tfidf.tocsr(), binary.tocsr()
-
-
-def _sim_to(X: sp.csr_matrix, mask: np.ndarray, exclude_self: bool) -> np.ndarray:
-    """Cosine similarity of each row to the sum of the rows in ``mask`` (minus itself)."""
-    if not mask.any():
-        return np.zeros(X.shape[0])
-    centroid = np.asarray(X[np.flatnonzero(mask)].sum(axis=0)).ravel()
-    dots = X @ centroid
-    self_dot = np.asarray(X.multiply(X).sum(axis=1)).ravel()
-    c_norm2 = centroid @ centroid
-    if exclude_self:
+    def similarity_to(self, mask: np.ndarray) -> np.ndarray:
+        """Cosine similarity of each row to the sum of the rows in ``mask``, leaving a row
+        in ``mask`` out of the sum it is compared with."""
+        if not mask.any():
+            return np.zeros(self.n)
+        in_mask = mask[self.rows]
+        centroid = np.bincount(self.cols[in_mask], weights=self.data[in_mask], minlength=self.width)
+        dots = np.bincount(self.rows, weights=self.data * centroid[self.cols], minlength=self.n)
         # ||c - x||^2 = ||c||^2 - 2 x.c + ||x||^2 for rows inside the mask
         m = mask.astype(np.float64)
-        dots = dots - m * self_dot
-        norm2 = c_norm2 - m * (2 * (X @ centroid) - self_dot)
-    else:
-        norm2 = np.full(X.shape[0], c_norm2)
-    return dots / np.sqrt(np.maximum(norm2, 1e-12))
+        norm2 = centroid @ centroid - m * (2 * dots - self.self_dot)
+        return (dots - m * self.self_dot) / np.sqrt(np.maximum(norm2, 1e-12))
+
+    def similarity_to_next(self) -> np.ndarray:
+        """Dot product of each row with the next one (n - 1 values)."""
+        if self.n < 2:
+            return np.zeros(0)
+        nxt = np.searchsorted(self.keys, self.keys + self.width)
+        found = nxt < len(self.keys)
+        found[found] = self.keys[nxt[found]] == self.keys[found] + self.width
+        products = np.where(found, self.data * self.data[np.minimum(nxt, len(self.keys) - 1)], 0.0)
+        return np.bincount(self.rows, weights=products, minlength=self.n)[:-1]
 
 
-def _duplication(norm: Sequence[str], tokens: Sequence[Sequence[str]]) -> tuple[np.ndarray, np.ndarray]:
-    """Per paragraph: equals an earlier one once case/punctuation are ignored (0/1), and the
-    highest share of its word 3-grams found in one earlier paragraph. Hash lookups only, so
-    linear in the number of paragraphs."""
+def _exact_duplicates(norm: Sequence[str]) -> np.ndarray:
+    """1.0 where a paragraph's key (see ``_Page.normalised``) is not empty and an earlier
+    paragraph has the same key."""
     n = len(norm)
-    exact = np.zeros(n)
-    contain = np.zeros(n)
-    seen: set[str] = set()
-    owners: dict[tuple[str, ...], list[int]] = {}
-    for i, (key, toks) in enumerate(zip(norm, tokens)):
-        if key and key in seen:
-            exact[i] = 1.0
-        seen.add(key)
-        grams = {tuple(toks[k:k + 3]) for k in range(max(len(toks) - 2, 1))} if toks else set()
-        hits: Counter[int] = Counter()
-        for g in grams:
-            for j in owners.get(g, ()):
-                hits[j] += 1
-        if hits and grams:
-            contain[i] = max(hits.values()) / len(grams)
-        for g in grams:
-            lst = owners.setdefault(g, [])
-            if len(lst) < 8:
-                lst.append(i)
-    return exact, contain
+    first = dict(zip(reversed(norm), range(n - 1, -1, -1)))  # the last write is the earliest
+    firsts = np.fromiter(map(first.__getitem__, norm), np.int64, n)
+    nonempty = np.fromiter(map(bool, norm), bool, n)
+    return ((firsts < np.arange(n)) & nonempty).astype(np.float64)
+
+
+#: A word 3-gram is matched against at most this many earlier paragraphs holding it.
+_MAX_OWNERS = 8
+
+
+def _contained_trigrams(word_ids: np.ndarray, word_para: np.ndarray, n_words: np.ndarray,
+                        vocab_size: int) -> np.ndarray:
+    """Per paragraph: the highest share of its distinct word 3-grams (a paragraph of one or
+    two words is one gram) found in one earlier paragraph. Each gram is looked up in the
+    first ``_MAX_OWNERS`` paragraphs holding it, so the work is linear in the words."""
+    n = len(n_words)
+    out = np.zeros(n)
+    if not len(word_ids):
+        return out
+    pad = vocab_size
+    offset = np.concatenate([[0], np.cumsum(n_words)[:-1]])
+    pos = np.arange(len(word_ids)) - offset[word_para]
+    length = n_words[word_para]
+    first = (pos <= length - 3) | ((length < 3) & (pos == 0))
+    following = np.concatenate([word_ids, [pad, pad]])
+    second = np.where(pos + 1 < length, following[1:len(word_ids) + 1], pad)
+    third = np.where(pos + 2 < length, following[2:len(word_ids) + 2], pad)
+    base = vocab_size + 1
+    _, pair = np.unique(word_ids[first] * base + second[first], return_inverse=True)
+    _, gram = np.unique(pair * base + third[first], return_inverse=True)
+    keys = np.unique(gram * n + word_para[first])  # distinct (gram, paragraph), by gram then paragraph
+    gram_of, para_of = keys // n, keys % n
+    n_grams = np.bincount(para_of, minlength=n)
+    group_start = np.searchsorted(gram_of, gram_of)
+    owners = np.minimum(np.arange(len(keys)) - group_start, _MAX_OWNERS)
+    if not owners.sum():
+        return out
+    member = np.repeat(np.arange(len(keys)), owners)
+    nth = np.arange(len(member)) - np.repeat(np.cumsum(owners) - owners, owners)
+    hit_pairs, hits = np.unique(para_of[member] * n + para_of[group_start[member] + nth], return_counts=True)
+    best = np.zeros(n)
+    np.maximum.at(best, hit_pairs // n, hits)
+    return _ratio(best, n_grams)
