@@ -20,6 +20,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.extmath import softmax
 from threadpoolctl import threadpool_limits
 
 from .features import ParagraphFeatures
@@ -128,7 +129,22 @@ class PartialLabelLogisticRegression(ClassifierMixin, BaseEstimator):
         return out
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        return self._proba_z(self.scaler_.transform(X))
+        """Class probabilities, columns in ``CLASSES`` order. For a float matrix of the right
+        width this does scikit-learn's arithmetic (scale, linear scores, softmax; results
+        are bit-identical) without its per-call input checks, which cost more than the
+        arithmetic on one page's rows; anything else goes through the checked path."""
+        lr, scaler = self.lr_, self.scaler_
+        if (len(lr.classes_) < 3 or not isinstance(X, np.ndarray) or X.dtype.kind != "f"
+                or X.ndim != 2 or X.shape[1] != self.n_features_in_ or not scaler.with_mean
+                or not scaler.with_std):
+            return self._proba_z(self.scaler_.transform(X))
+        Z = X.copy()
+        Z -= scaler.mean_.astype(Z.dtype)
+        Z /= scaler.scale_.astype(Z.dtype)
+        scores = Z @ lr.coef_.T + lr.intercept_
+        out = np.zeros((len(Z), len(CLASSES)))
+        out[:, lr.classes_.astype(int)] = softmax(scores, copy=False)
+        return out
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
