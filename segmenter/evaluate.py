@@ -237,8 +237,10 @@ def line_predictions(lines: Sequence[str], proba: np.ndarray, threshold: float |
 
 
 def model_predictions(docs: Sequence[CorpusDoc], pipe, threshold: float | None,
-                      progress: bool = False, warn: Callable[[str], None] = print) -> list[Prediction]:
-    """``segmenter.clean_many`` over the documents; line decisions from the same model run."""
+                      progress: bool = False, warn: Callable[[str], None] = print
+                      ) -> tuple[list[Prediction], list[np.ndarray]]:
+    """``segmenter.clean_many`` over the documents; line decisions and the probabilities
+    from the same model run."""
     from .api import clean_many
 
     recorder = _RecordingModel(pipe)
@@ -256,7 +258,7 @@ def model_predictions(docs: Sequence[CorpusDoc], pipe, threshold: float | None,
     if differ:
         warn(f"warning: on {differ} documents clean_many's output is not the lines its "
              "probabilities keep; line-level figures skip those documents")
-    return out
+    return out, recorder.probas
 
 
 def _progress(items: Iterable, total: int, desc: str, enabled: bool) -> Iterable:
@@ -572,6 +574,7 @@ class Options:
     jobs: int = 1
     justext: bool = True
     progress: bool = False
+    sweep: tuple[float, ...] = ()
 
 
 def evaluate(opts: Options, log: Callable[[str], None] = lambda s: print(s, file=sys.stderr)) -> dict:
@@ -595,7 +598,7 @@ def evaluate(opts: Options, log: Callable[[str], None] = lambda s: print(s, file
         model_info = {"mode": "artifact" if opts.model else "shipped", "path": str(path),
                       "sha256": file_sha256(path), "threshold": opts.threshold}
         try:
-            preds["segmenter"] = model_predictions(docs, pipe, opts.threshold, opts.progress, log)
+            preds["segmenter"], probas = model_predictions(docs, pipe, opts.threshold, opts.progress, log)
         except ValueError as exc:
             raise ModelRunError(f"the model {path} could not be run ({exc}); if segmenter's features "
                                 "changed since it was built, retrain it with `python -m segmenter.train`") from None
@@ -617,6 +620,8 @@ def evaluate(opts: Options, log: Callable[[str], None] = lambda s: print(s, file
         else:
             held["held_out"] = True
             held["summary"] = f"yes: none of the {len(docs)} documents is in the label store {opts.labels}"
+    for t in opts.sweep:  # the same probabilities under other thresholds: a precision/recall curve
+        preds[f"segmenter@{t:g}"] = [line_predictions(d.lines, p, t) for d, p in zip(docs, probas)]
     preds["keep-everything"] = [keep_everything(d) for d in docs]
     preds["lines-10-words"] = [long_lines(d) for d in docs]
     skipped = {}
@@ -659,6 +664,16 @@ class ModelRunError(RuntimeError):
     """The model could not be run on this corpus."""
 
 
+def _thresholds(value: str) -> list[float]:
+    try:
+        out = [float(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {value!r}") from None
+    if not out or not all(0 <= t <= 1 for t in out):
+        raise argparse.ArgumentTypeError(f"thresholds must lie in [0, 1], got {value!r}")
+    return out
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="python -m segmenter.evaluate",
@@ -679,6 +694,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--threshold", type=float, metavar="T",
                     help="keep paragraphs with p(core-story) >= T, as `segmenter clean --threshold`; "
                          "default: the most probable label")
+    ap.add_argument("--sweep", type=_thresholds, default=(), metavar="T1,T2,...",
+                    help="also score the same model run at each of these p(core-story) thresholds "
+                         "(systems segmenter@T), e.g. to choose a threshold on held-out figures")
     ap.add_argument("--labels", default=str(DEFAULT_LABELS), metavar="DIR",
                     help="label store: the training data for --cv, and without --cv what the corpus is "
                          "checked against to warn when figures are not held-out (default: labels/ "
@@ -718,7 +736,7 @@ def main(argv: list[str] | None = None) -> int:
     opts = Options(corpus=args.corpus, model=args.model, threshold=args.threshold, cv=args.cv,
                    labels=args.labels, limit=args.limit, spillover_only=args.spillover_only,
                    resamples=args.resamples, seed=args.seed, jobs=args.jobs, justext=not args.no_justext,
-                   progress=sys.stderr.isatty() and not args.no_progress)
+                   progress=sys.stderr.isatty() and not args.no_progress, sweep=tuple(args.sweep))
     from .api import ModelError
     from .train import TrainingError
 

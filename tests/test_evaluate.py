@@ -284,7 +284,7 @@ def test_help_explains_every_option(capsys):
     assert exc.value.code == 0
     out = capsys.readouterr().out
     for opt in ("--model", "--cv", "--threshold", "--labels", "--limit", "--spillover-only", "--json",
-                "--resamples", "--seed", "--jobs", "--no-justext"):
+                "--resamples", "--seed", "--jobs", "--no-justext", "--sweep"):
         assert opt in out
 
 
@@ -317,6 +317,23 @@ def test_end_to_end_with_the_shipped_model_writes_json(tmp_path):
     assert systems["lines-10-words"]["f1"] == 1.0
     assert fig["lines"]["classes"]["core-story"]["segmenter"]["per_line"]["support"] == 3
     assert "related_article_kept_as_core" in fig["lines"]
+
+
+def test_sweep_scores_the_same_run_at_each_threshold(tmp_path, capsys):
+    corpus = [_doc(f"Home\nNews\n{LONG}\n{STORY2}\nShare this", truth=f"{LONG}\n{STORY2}",
+                   labels=["other", "other", "core-story", "core-story", "other"]),
+              _doc(f"Menu\n{STORY2}\nFooter", truth=STORY2, labels=["other", "core-story", "other"])]
+    path = _write(tmp_path / "c.jsonl", corpus)
+    out = tmp_path / "out.json"
+    assert _main([str(path), "--sweep", "0,1", "--no-justext", "--labels", str(tmp_path),
+                  "--resamples", "20", "--json", str(out)], capsys)[0] == 0
+    systems = json.loads(out.read_text())["standard"]["all"]["systems"]
+    # p(core) >= 0 keeps every line; p(core) >= 1 keeps none (probabilities stay below 1)
+    assert systems["segmenter@0"] == systems["keep-everything"]
+    assert systems["segmenter@1"]["recall"] == 0.0
+    with pytest.raises(SystemExit) as exc:
+        E.main([str(path), "--sweep", "0.5,2"])
+    assert exc.value.code == 2 and "must lie in [0, 1]" in capsys.readouterr().err
 
 
 def test_record_merges_held_out_figures_into_model_metadata_and_refuses_seen_documents(tmp_path):
