@@ -15,12 +15,12 @@ from .labels import CLASSES
 from .segment import Paragraph, segment
 
 __all__ = ["CLASSES", "Paragraph", "segment", "clean", "clean_many", "classify", "load_model",
-           "__version__"]
+           "default_threshold", "__version__"]
 
 
 def __getattr__(name: str):
     # The model-side API imports scikit-learn and pandas; load it on first use only.
-    if name in ("clean", "clean_many", "classify", "load_model"):
+    if name in ("clean", "clean_many", "classify", "load_model", "default_threshold"):
         from . import api
 
         return getattr(api, name)

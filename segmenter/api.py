@@ -157,15 +157,38 @@ def _check_text(text: object, fn: str) -> str:
 
 
 def core_mask(proba: "np.ndarray", threshold: float | None) -> "np.ndarray":
-    """Which paragraphs are core-story: the most probable class, or p(core) >= threshold."""
+    """Which paragraphs are core-story: p(core) >= threshold, or (None) the most probable class."""
     if threshold is None:
         return proba.argmax(axis=1) == CLASSES.index(CORE)
     return proba[:, CLASSES.index(CORE)] >= threshold
 
 
-def classify(text: str, model: "Pipeline | str | Path | None" = None) -> "pd.DataFrame":
-    """One row per paragraph: index, start, end, text, label, proba (of that label) and
-    p_<class> for each of the five classes."""
+def default_threshold(model: "Pipeline") -> float | None:
+    """The p(core-story) cutoff the model was trained with (``segmenter.train --threshold``,
+    chosen on held-out pages), or None: keep a paragraph when core-story is its most probable
+    label. ``threshold=None`` in ``clean`` and the rest means this."""
+    steps = getattr(model, "named_steps", None)
+    classifier = steps.get("classifier") if steps else model
+    return getattr(classifier, "core_threshold", None)
+
+
+def paragraph_labels(proba: "np.ndarray", keep: "np.ndarray") -> list[str]:
+    """One label per paragraph that agrees with what is kept: core-story exactly when kept,
+    otherwise the most probable of the other classes."""
+    import numpy as np
+
+    if not len(proba):
+        return []
+    other = np.array(proba, dtype=np.float64, copy=True)
+    other[:, CLASSES.index(CORE)] = -np.inf
+    return [CORE if k else CLASSES[j] for k, j in zip(keep, other.argmax(axis=1))]
+
+
+def classify(text: str, model: "Pipeline | str | Path | None" = None,
+             threshold: float | None = None) -> "pd.DataFrame":
+    """One row per paragraph: index, start, end, text, label, proba and p_<class> for each of
+    the five classes. ``label`` is core-story exactly when ``clean`` (same ``threshold``)
+    keeps the paragraph, else its most probable other class; ``proba`` is p(label)."""
     import pandas as pd
 
     paras = segment(_check_text(text, "classify"))
@@ -179,19 +202,25 @@ def classify(text: str, model: "Pipeline | str | Path | None" = None) -> "pd.Dat
         df = pd.DataFrame({"index": [p.index for p in paras], "start": [p.start for p in paras],
                            "end": [p.end for p in paras],
                            "text": pd.Series([p.text for p in paras], dtype=object)})
-    best = proba.argmax(axis=1) if len(paras) else []
-    df["label"] = pd.Series([CLASSES[i] for i in best], dtype=object)
-    df["proba"] = proba.max(axis=1) if len(paras) else pd.Series(dtype=float)
+    keep = core_mask(proba, _threshold(pipe, threshold)) if len(paras) else []
+    labels = paragraph_labels(proba, keep)
+    df["label"] = pd.Series(labels, dtype=object)
+    df["proba"] = (proba[range(len(paras)), [CLASSES.index(lab) for lab in labels]]
+                   if len(paras) else pd.Series(dtype=float))
     for j, c in enumerate(CLASSES):
         df[f"p_{c}"] = proba[:, j] if len(paras) else pd.Series(dtype=float)
     return df
 
 
+def _threshold(pipe: "Pipeline", threshold: float | None) -> float | None:
+    return default_threshold(pipe) if threshold is None else threshold
+
+
 def clean(text: str, model: "Pipeline | str | Path | None" = None,
           threshold: float | None = None) -> str:
     """The core-story paragraphs of ``text`` in their original order and wording, joined
-    by newlines. ``threshold`` keeps paragraphs with p(core-story) >= it instead of the most
-    probable label: lower it for recall, raise it for precision."""
+    by newlines. ``threshold`` keeps paragraphs with p(core-story) >= it: lower it for
+    recall, raise it for precision; None uses the model's own (see ``default_threshold``)."""
     return next(clean_many([_check_text(text, "clean")], model=model, threshold=threshold))
 
 
@@ -207,7 +236,9 @@ def clean_many(texts: Iterable[str], model: "Pipeline | str | Path | None" = Non
 
 def _clean_many(texts: Iterable[str], model: "Pipeline | str | Path | None",
                 threshold: float | None, batch_size: int) -> Iterator[str]:
-    for paras, proba in predict_many(texts, model, batch_size):
+    pipe = _resolve(model)
+    threshold = _threshold(pipe, threshold)
+    for paras, proba in predict_many(texts, pipe, batch_size):
         keep = core_mask(proba, threshold) if len(paras) else []
         yield "\n".join(p.text for p, k in zip(paras, keep) if k)
 

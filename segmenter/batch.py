@@ -21,9 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, NamedTuple
 
-from .api import core_mask, load_model, predict_many
+from .api import core_mask, default_threshold, load_model, paragraph_labels, predict_many
 from .jsonl import read_jsonl
-from .labels import CLASSES, CORE
 
 if TYPE_CHECKING:  # pragma: no cover
     from sklearn.pipeline import Pipeline
@@ -136,9 +135,12 @@ def _prepare(model, allow_unverified, threshold, labels, jobs, on_error) -> tupl
         raise ValueError(f"jobs must be an int >= 0 (0: one per core), got {jobs!r}")
     if jobs == 0:
         jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    loaded = model
     if model is None or isinstance(model, (str, Path)):
         loaded = load_model(model, allow_unverified=allow_unverified)  # refuse a bad artifact up front
         model = loaded if jobs == 1 else model  # workers load it themselves, from the path
+    if threshold is None:
+        threshold = default_threshold(loaded)
     return _Spec(model, allow_unverified, threshold, labels), jobs
 
 
@@ -282,11 +284,7 @@ def _outcome(paras, proba, spec: _Spec) -> tuple:
     clean = "\n".join(p.text for p, k in zip(paras, keep) if k)
     if not spec.labels:
         return clean, None, None
-    import numpy as np
-
-    other = proba.copy()
-    other[:, CLASSES.index(CORE)] = -np.inf  # the most probable label that is not core-story
-    return clean, [CORE if k else CLASSES[j] for k, j in zip(keep, other.argmax(axis=1))], None
+    return clean, paragraph_labels(proba, keep), None
 
 
 # -- JSONL ---------------------------------------------------------------------------------------

@@ -89,7 +89,7 @@ def _cmd_classify(args: argparse.Namespace) -> int:
 
     model = _load(args)
     for path in args.files:
-        df = classify(_read(path, args.on_decode_error), model=model)
+        df = classify(_read(path, args.on_decode_error), model=model, threshold=args.threshold)
         if len(args.files) > 1 or args.format != "table":
             df.insert(0, "file", path)
         if args.format == "jsonl":
@@ -146,6 +146,10 @@ def _print_meta(meta: dict) -> None:
         for s in td["sources"]:
             print(f"            {s['documents']} documents from {s['source']} ({s['license']})")
         print(f"label set:  sha256 {meta['label_set_sha256']}")
+        if "threshold" in meta.get("params", {}):
+            t = meta["params"]["threshold"]
+            print("keeps:      " + ("the paragraphs whose most probable label is core-story" if t is None
+                                    else f"paragraphs with p(core-story) >= {t:g} (clean --threshold overrides)"))
         from .train import format_metrics
 
         if meta.get("held_out_metrics"):
@@ -203,8 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      "or clean JSONL/Parquet records in batch (--jsonl, --parquet)")
     c.add_argument("files", nargs="*", metavar="FILE", help="UTF-8 text file, or - for stdin")
     c.add_argument("--threshold", type=_threshold, default=None,
-                   help="keep paragraphs with p(core-story) >= T instead of the most probable label; "
-                        "lower keeps more (recall), higher keeps less (precision)")
+                   help="keep paragraphs with p(core-story) >= T (default: the model's own, see "
+                        "`segmenter info`); lower keeps more (recall), higher keeps less (precision)")
     _decode_option(c)
     b = c.add_argument_group(
         "batch mode", "Instead of FILEs: read records, write each with all its fields plus \"clean\" "
@@ -231,6 +235,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=_cmd_clean, parser=c)
     k = sub.add_parser("classify", help="label every paragraph of each file")
     k.add_argument("files", nargs="+", metavar="FILE", help="UTF-8 text file, or - for stdin")
+    k.add_argument("--threshold", type=_threshold, default=None,
+                   help="label core-story where p(core-story) >= T (default: the model's own), "
+                        "so the labels match `clean --threshold T`")
     k.add_argument("--format", choices=("table", "jsonl", "csv"), default="table",
                    help="output format (default: table)")
     _decode_option(k)

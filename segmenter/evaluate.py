@@ -221,16 +221,13 @@ class _RecordingModel:
 def line_predictions(lines: Sequence[str], proba: np.ndarray, threshold: float | None) -> Prediction:
     """Kept lines by the clean rule (most probable label, or p(core) >= threshold); a line's
     predicted label is core-story when kept, else its most probable other class."""
-    from .api import core_mask
+    from .api import core_mask, paragraph_labels
 
     proba = np.asarray(proba)
     if not len(lines):
         return Prediction("", np.zeros(0, dtype=bool), [])
     kept = np.asarray(core_mask(proba, threshold), dtype=bool)
-    core = CLASSES.index(CORE)
-    other = proba.copy()
-    other[:, core] = -np.inf
-    labels = [CORE if k else CLASSES[j] for k, j in zip(kept, other.argmax(axis=1))]
+    labels = paragraph_labels(proba, kept)
     pred = _from_kept(lines, kept)
     pred.labels = labels
     return pred
@@ -585,20 +582,24 @@ def evaluate(opts: Options, log: Callable[[str], None] = lambda s: print(s, file
     warnings: list[str] = []
     preds: dict[str, list[Prediction]] = {}
     if opts.cv:
+        from .train import DEFAULT_THRESHOLD
+
+        threshold = DEFAULT_THRESHOLD if opts.threshold is None else opts.threshold
         probas, cv_info = cv_probabilities(docs, opts.labels, opts.cv, opts.seed, opts.jobs, opts.progress, log)
-        preds["segmenter"] = [line_predictions(d.lines, p, opts.threshold) for d, p in zip(docs, probas)]
-        model_info = {"mode": "cv", "threshold": opts.threshold, "cv": cv_info, "path": None, "sha256": None}
+        preds["segmenter"] = [line_predictions(d.lines, p, threshold) for d, p in zip(docs, probas)]
+        model_info = {"mode": "cv", "threshold": threshold, "cv": cv_info, "path": None, "sha256": None}
         held = {"held_out": True, "summary": f"yes: {opts.cv}-fold over the label store; no document is "
                                              "scored by a model that saw it", **cv_info}
     else:
-        from .api import default_model_path, file_sha256, load_model
+        from .api import default_model_path, default_threshold, file_sha256, load_model
 
         path = Path(opts.model) if opts.model else default_model_path()
         pipe = load_model(opts.model)
+        threshold = default_threshold(pipe) if opts.threshold is None else opts.threshold
         model_info = {"mode": "artifact" if opts.model else "shipped", "path": str(path),
-                      "sha256": file_sha256(path), "threshold": opts.threshold}
+                      "sha256": file_sha256(path), "threshold": threshold}
         try:
-            preds["segmenter"], probas = model_predictions(docs, pipe, opts.threshold, opts.progress, log)
+            preds["segmenter"], probas = model_predictions(docs, pipe, threshold, opts.progress, log)
         except ValueError as exc:
             raise ModelRunError(f"the model {path} could not be run ({exc}); if segmenter's features "
                                 "changed since it was built, retrain it with `python -m segmenter.train`") from None
@@ -693,7 +694,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "model is trained on, e.g. WCXB); slow: K full trainings")
     ap.add_argument("--threshold", type=float, metavar="T",
                     help="keep paragraphs with p(core-story) >= T, as `segmenter clean --threshold`; "
-                         "default: the most probable label")
+                         "default: the model's own (with --cv: segmenter.train's default)")
     ap.add_argument("--sweep", type=_thresholds, default=(), metavar="T1,T2,...",
                     help="also score the same model run at each of these p(core-story) thresholds "
                          "(systems segmenter@T), e.g. to choose a threshold on held-out figures")

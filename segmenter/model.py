@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
+from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
@@ -178,13 +179,16 @@ class ContextClassifier(ClassifierMixin, BaseEstimator):
     """
 
     def __init__(self, C: float = 1.0, context_C: float = 1.0, windows: tuple[int, ...] = (1, 2, 4, 8),
-                 inner_folds: int = 3, em_iterations: int = 2, random_state: int = 0):
+                 inner_folds: int = 3, em_iterations: int = 2, random_state: int = 0,
+                 n_jobs: int | None = None, core_threshold: float | None = None):
         self.C = C
         self.context_C = context_C
         self.windows = windows
         self.inner_folds = inner_folds
         self.em_iterations = em_iterations
         self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.core_threshold = core_threshold
 
     def fit(self, X: Sequence[np.ndarray], y: Sequence[Sequence[str | None]],
             sample_weight: Sequence[np.ndarray] | None = None,
@@ -207,19 +211,22 @@ class ContextClassifier(ClassifierMixin, BaseEstimator):
         fold_of_group = rng.permutation(n_groups) % max(2, self.inner_folds) if n_groups > 1 else np.zeros(n_groups, int)
         fold_of = fold_of_group[group_ids] if len(X) else np.zeros(0, int)
         oof: list[np.ndarray | None] = [None] * len(X)
-        for k in np.unique(fold_of):
-            train = [i for i in range(len(X)) if fold_of[i] != k]
-            if not train:
-                continue
-            model = _fit_rows(clone(first), [X[i] for i in train], [codes[i] for i in train],
-                              [weights[i] for i in train])
+        folds = [[i for i in range(len(X)) if fold_of[i] != k] for k in np.unique(fold_of)]
+        jobs = [[i for i in range(len(X))]] + [train for train in folds if train]
+        # the inner folds and the final first pass are independent fits: run them side by
+        # side (threads: the solver's work is in numpy and Cython that release the GIL)
+        with threadpool_limits(1):
+            fitted = Parallel(n_jobs=self.n_jobs, prefer="threads")(
+                delayed(_fit_rows)(clone(first), [X[i] for i in rows], [codes[i] for i in rows],
+                                   [weights[i] for i in rows]) for rows in jobs)
+        self.first_ = fitted[0]
+        if self.first_ is None:
+            raise ValueError("the labelled paragraphs hold fewer than two classes")
+        for k, model in zip([k for k, train in zip(np.unique(fold_of), folds) if train], fitted[1:]):
             if model is None:
                 continue
             for i in np.flatnonzero(fold_of == k):
                 oof[i] = model.predict_proba(X[i])
-        self.first_ = _fit_rows(clone(first), X, codes, weights)
-        if self.first_ is None:
-            raise ValueError("the labelled paragraphs hold fewer than two classes")
         for i, p in enumerate(oof):
             if p is None:  # a fold could not be fitted (tiny data): fall back to in-sample
                 oof[i] = self.first_.predict_proba(X[i])
@@ -245,7 +252,12 @@ class ContextClassifier(ClassifierMixin, BaseEstimator):
         return [p2[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
 
     def predict(self, X: Sequence[np.ndarray]) -> list[np.ndarray]:
-        return [self.classes_[p.argmax(axis=1)] for p in self.predict_proba(X)]
+        """Labels per document: core-story where p(core-story) >= ``core_threshold`` (None:
+        where it is the most probable class), else the most probable other class."""
+        from .api import core_mask, paragraph_labels
+
+        return [np.asarray(paragraph_labels(p, core_mask(p, self.core_threshold)), dtype=object)
+                for p in self.predict_proba(X)]
 
 
 def _fit_rows(model: PartialLabelLogisticRegression, X: Sequence[np.ndarray],

@@ -33,6 +33,9 @@ from .store import Document, LabelStore, LabelStoreError, labelled_documents
 DEFAULT_FINE_DOC_WEIGHT = 20.0
 DEFAULT_AUGMENT_COPIES = 2
 DEFAULT_AUGMENT_RATE = 0.3
+#: p(core-story) at which a paragraph is kept; chosen on WCXB grouped 5-fold held-out
+#: predictions with `python -m segmenter.evaluate --cv 5 --sweep ...` (see README)
+DEFAULT_THRESHOLD = 0.6
 
 
 class TrainingError(ValueError):
@@ -152,10 +155,10 @@ class Augmented:
         return xs, ys, ws, groups
 
 
-def fit_classifier(X, y, w, groups, seed: int):
+def fit_classifier(X, y, w, groups, seed: int, threshold: float | None = DEFAULT_THRESHOLD, jobs: int = 1):
     from .model import ContextClassifier
 
-    return ContextClassifier(random_state=seed).fit(X, y, w, groups=groups)
+    return ContextClassifier(random_state=seed, core_threshold=threshold, n_jobs=jobs).fit(X, y, w, groups=groups)
 
 
 def held_out_folds(data: TrainingData, seed: int, k: int = 5) -> list[list[int]]:
@@ -199,10 +202,13 @@ def cross_validate(data: TrainingData, X: list[np.ndarray], W: list[np.ndarray],
     return out
 
 
-def held_out_metrics(data: TrainingData, probas: list[np.ndarray | None]) -> dict:
-    """Per-class metrics on the finely labelled documents, core-vs-rest on coarse ones."""
+def held_out_metrics(data: TrainingData, probas: list[np.ndarray | None],
+                     threshold: float | None = DEFAULT_THRESHOLD) -> dict:
+    """Per-class metrics on the finely labelled documents, core-vs-rest on coarse ones, with
+    the labels ``clean`` acts on (core-story where p(core) >= ``threshold``)."""
     from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
+    from .api import core_mask, paragraph_labels
     from .features import _WORD
 
     metrics: dict = {}
@@ -210,7 +216,7 @@ def held_out_metrics(data: TrainingData, probas: list[np.ndarray | None]) -> dic
     if fine:
         gold, pred, words, related_kept = [], [], [], 0
         for i in fine:
-            p = np.asarray(CLASSES, dtype=object)[probas[i].argmax(axis=1)]
+            p = paragraph_labels(probas[i], core_mask(probas[i], threshold))
             for j, g in enumerate(data.labels[i]):
                 if g is None:
                     continue
@@ -235,9 +241,8 @@ def held_out_metrics(data: TrainingData, probas: list[np.ndarray | None]) -> dic
     coarse = [i for i in data.coarse if probas[i] is not None]
     if coarse:
         gold_core, pred_core, words = [], [], []
-        core_k = CLASSES.index(CORE)
         for i in coarse:
-            p = probas[i].argmax(axis=1) == core_k
+            p = core_mask(probas[i], threshold)
             for j, g in enumerate(data.labels[i]):
                 if g is not None:
                     gold_core.append(g == CORE)
@@ -331,6 +336,7 @@ def train(labels_dir: str | Path = "labels", out: str | Path = "models/segmenter
           seed: int = 0, cv: bool = True, jobs: int = 1,
           fine_doc_weight: float = DEFAULT_FINE_DOC_WEIGHT,
           augment_copies: int = DEFAULT_AUGMENT_COPIES, augment_rate: float = DEFAULT_AUGMENT_RATE,
+          threshold: float | None = DEFAULT_THRESHOLD,
           log: Callable[[str], None] = print, progress: bool = False) -> dict:
     """Train from ``labels_dir`` and write the model to ``out``; returns the metadata written."""
     from sklearn.pipeline import Pipeline
@@ -352,10 +358,12 @@ def train(labels_dir: str | Path = "labels", out: str | Path = "models/segmenter
     metrics: dict = {}
     if cv:
         log("measuring on held-out documents ...")
-        metrics = held_out_metrics(data, cross_validate(data, X, W, seed, jobs=jobs, augmented=augmented))
+        metrics = held_out_metrics(data, cross_validate(data, X, W, seed, jobs=jobs, augmented=augmented),
+                                   threshold)
         log(format_metrics(metrics))
     log("fitting on all documents ...")
-    classifier = fit_classifier(*augmented.training_set(range(len(X)), X, data.labels, W), seed)
+    classifier = fit_classifier(*augmented.training_set(range(len(X)), X, data.labels, W), seed,
+                                threshold, jobs=jobs)
     pipeline = Pipeline([("features", ParagraphFeatures().fit(None)), ("classifier", classifier)])
     sources = Counter((d.source or "unknown", d.license or "unknown") for d in data.docs)
     meta = {
@@ -368,7 +376,7 @@ def train(labels_dir: str | Path = "labels", out: str | Path = "models/segmenter
             "sources": [{"source": s, "license": lic, "documents": n} for (s, lic), n in sorted(sources.items())],
             "skipped_records": len(data.problems),
         },
-        "params": {"seed": seed, "fine_doc_weight": fine_doc_weight,
+        "params": {"seed": seed, "fine_doc_weight": fine_doc_weight, "threshold": threshold,
                    "augment_copies": augment_copies, "augment_rate": augment_rate,
                    "classifier": {k: (list(v) if isinstance(v, tuple) else v)
                                   for k, v in classifier.get_params().items()}},
@@ -377,6 +385,18 @@ def train(labels_dir: str | Path = "labels", out: str | Path = "models/segmenter
     meta = write_artifact(pipeline, Path(out), meta)
     log(f"wrote {out} (sha256 {meta['sha256'][:12]}...) in {time.time() - t0:.0f} s")
     return meta
+
+
+def _threshold(value: str) -> float | None:
+    if value.strip().lower() == "none":
+        return None
+    try:
+        t = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1] or 'none', got {value!r}") from None
+    if not 0 <= t <= 1:
+        raise argparse.ArgumentTypeError(f"must lie in [0, 1], got {value!r}")
+    return t
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -397,11 +417,15 @@ def main(argv: list[str] | None = None) -> int:
                          f"model learns page structure rather than single words (default {DEFAULT_AUGMENT_COPIES})")
     ap.add_argument("--augment-rate", type=float, default=DEFAULT_AUGMENT_RATE,
                     help=f"share of words replaced in each copy (default {DEFAULT_AUGMENT_RATE:g})")
+    ap.add_argument("--threshold", type=_threshold, default=DEFAULT_THRESHOLD,
+                    help="p(core-story) at which clean() keeps a paragraph by default, stored in the "
+                         f"model (default {DEFAULT_THRESHOLD:g}, chosen on held-out WCXB pages; "
+                         "'none': keep it where core-story is the most probable label)")
     args = ap.parse_args(argv)
     try:
         train(args.labels, args.out, seed=args.seed, cv=not args.no_cv, jobs=args.jobs,
               fine_doc_weight=args.fine_doc_weight, augment_copies=args.augment_copies,
-              augment_rate=args.augment_rate, progress=sys.stderr.isatty())
+              augment_rate=args.augment_rate, threshold=args.threshold, progress=sys.stderr.isatty())
     except TrainingError as exc:
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2

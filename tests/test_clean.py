@@ -71,8 +71,8 @@ def test_classify_has_one_row_per_paragraph_with_documented_columns(shipped_mode
     assert all(text[s:e] == t for s, e, t in zip(df["start"], df["end"], df["text"]))
     probs = df[[f"p_{c}" for c in CLASSES]].to_numpy()
     assert probs.sum(axis=1) == pytest.approx([1.0] * len(df))
-    assert (df["proba"].to_numpy() == probs.max(axis=1)).all()
     assert set(df["label"]) <= set(CLASSES)
+    assert (df["proba"].to_numpy() == probs[range(len(df)), [CLASSES.index(c) for c in df["label"]]]).all()
 
 
 def test_classify_of_empty_text_is_an_empty_frame_with_the_same_columns(shipped_model):
@@ -88,6 +88,33 @@ def test_threshold_trades_precision_for_recall(shipped_model):
     loose = segmenter.clean(text, model=shipped_model, threshold=0.05).split("\n")
     strict = segmenter.clean(text, model=shipped_model, threshold=0.95).split("\n")
     assert set(strict) <= set(loose) and len(strict) <= len(loose)
+
+
+def _with_threshold(model, t):
+    import copy
+
+    model = copy.deepcopy(model)
+    model.named_steps["classifier"].core_threshold = t
+    return model
+
+
+@pytest.mark.parametrize("t", [0.2, 0.9])
+def test_the_models_own_threshold_decides_what_clean_keeps_and_classify_labels_agree(t, shipped_model):
+    text = read_seed(SEEDS[4])
+    model = _with_threshold(shipped_model, t)
+    assert segmenter.default_threshold(model) == t
+    df = segmenter.classify(text, model=model)
+    kept = df["p_core-story"] >= t
+    assert segmenter.clean(text, model=model) == "\n".join(df["text"][kept])
+    assert ((df["label"] == "core-story") == kept).all()
+    others = df[[f"p_{c}" for c in CLASSES if c != "core-story"]].to_numpy().argmax(axis=1)
+    assert (df["label"][~kept] == [[c for c in CLASSES if c != "core-story"][j] for j in others[~kept]]).all()
+    # an explicit threshold overrides the model's, in clean, clean_many and classify alike
+    assert segmenter.clean(text, model=model, threshold=0.5) == segmenter.clean(
+        text, model=_with_threshold(shipped_model, 0.5))
+    assert list(segmenter.clean_many([text], model=model, threshold=0.5)) == [segmenter.clean(text, model=model, threshold=0.5)]
+    relabelled = segmenter.classify(text, model=model, threshold=0.5)
+    assert ((relabelled["label"] == "core-story") == (relabelled["p_core-story"] >= 0.5)).all()
 
 
 @pytest.mark.parametrize("bad", [b"bytes", None, 3])

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from segmenter.store import LabelStore
-from segmenter.train import TrainingError, load_training_data, train
+from segmenter.train import DEFAULT_THRESHOLD, TrainingError, load_training_data, train
 
 from conftest import REPO, SEEDS, read_seed
 
@@ -78,6 +78,22 @@ def test_train_writes_a_loadable_artifact_with_metadata_and_is_deterministic(tmp
     assert a["sha256"] == b["sha256"]
     model = segmenter.load_model(tmp_path / "a.joblib")
     assert segmenter.clean(read_seed(SEEDS[0]), model=model)
+    # the keep threshold travels inside the artifact, and is recorded beside it
+    assert meta["params"]["threshold"] == DEFAULT_THRESHOLD == segmenter.default_threshold(model)
+
+
+def test_train_threshold_option_is_stored_in_the_model(tmp_path):
+    import segmenter
+
+    _seed_store(tmp_path / "labels")
+    res = subprocess.run([sys.executable, "-m", "segmenter.train", "--labels", str(tmp_path / "labels"),
+                          "--out", str(tmp_path / "m.joblib"), "--no-cv", "--threshold", "none"],
+                         capture_output=True, text=True, cwd=REPO)
+    assert res.returncode == 0, res.stderr
+    assert segmenter.default_threshold(segmenter.load_model(tmp_path / "m.joblib")) is None
+    bad = subprocess.run([sys.executable, "-m", "segmenter.train", "--threshold", "1.5"],
+                         capture_output=True, text=True, cwd=REPO)
+    assert bad.returncode == 2 and "must lie in [0, 1]" in bad.stderr
 
 
 def test_train_help_explains_options():
