@@ -69,9 +69,12 @@ class PartialLabelLogisticRegression(ClassifierMixin, BaseEstimator):
         self.class_weight = class_weight
 
     def fit(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None,
-            coarse_share: np.ndarray | None = None):
+            coarse_share: np.ndarray | None = None,
+            start: "PartialLabelLogisticRegression | None" = None):
         """Fit; ``coarse_share`` (n_coarse x 4) may seed EM with an earlier model's split of
-        the not-core rows over ``coarse_classes``."""
+        the not-core rows over ``coarse_classes``; ``start``, a model fitted on the leading
+        columns of ``X``, is where the solver starts (the optimum is the same, found sooner)."""
+        self._start = start
         y = np.asarray(y)
         w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         self.classes_ = np.asarray(CLASSES, dtype=object)
@@ -84,6 +87,7 @@ class PartialLabelLogisticRegression(ClassifierMixin, BaseEstimator):
             self._fit_lr(Z[fine], y[fine], w[fine])
             self.coarse_share_ = np.zeros((0, len(self.coarse_classes)))
             self.n_features_in_ = X.shape[1]
+            del self._start
             return self
         Zc, wc = Z[coarse], w[coarse]
         if coarse_share is None and len(np.unique(y[fine])) >= 2:
@@ -102,15 +106,22 @@ class PartialLabelLogisticRegression(ClassifierMixin, BaseEstimator):
             q = self._share(Zc)
         self.coarse_share_ = q
         self.n_features_in_ = X.shape[1]
+        del self._start  # a starting point, not part of the fitted model
         return self
 
     def _fit_lr(self, Z: np.ndarray, y: np.ndarray, w: np.ndarray) -> None:
         """Fit the logistic regression, warm-starting from the previous EM round when the
         classes are the same."""
-        same = self.lr_ is not None and set(np.unique(y)) == set(self.lr_.classes_)
+        classes = np.unique(y)
+        same = self.lr_ is not None and set(classes) == set(self.lr_.classes_)
         if not same:
             self.lr_ = LogisticRegression(C=self.C, max_iter=self.max_iter, tol=self.tol,
                                           class_weight=self.class_weight, warm_start=True)
+            start = getattr(self, "_start", None)
+            if start is not None and np.array_equal(start.lr_.classes_, classes) and len(classes) > 2:
+                coef = np.zeros((len(classes), Z.shape[1]))
+                coef[:, :start.lr_.coef_.shape[1]] = start.lr_.coef_
+                self.lr_.coef_, self.lr_.intercept_ = coef, start.lr_.intercept_.copy()
         # One BLAS thread: these matrices are narrow, and threads only contend (3x slower
         # here); parallelism belongs to the folds (train --jobs).
         with threadpool_limits(1):
@@ -230,10 +241,10 @@ class ContextClassifier(ClassifierMixin, BaseEstimator):
         for i, p in enumerate(oof):
             if p is None:  # a fold could not be fitted (tiny data): fall back to in-sample
                 oof[i] = self.first_.predict_proba(X[i])
-        second_X = [np.hstack([x, context_features(p, self.windows)]) for x, p in zip(X, oof)]
+        second_X = [_second_input(x, p, self.windows) for x, p in zip(X, oof)]
         self.second_ = _fit_rows(
             PartialLabelLogisticRegression(C=self.context_C, em_iterations=1),
-            second_X, codes, weights, coarse_share=self.first_.coarse_share_)
+            second_X, codes, weights, coarse_share=self.first_.coarse_share_, start=self.first_)
         self.n_features_in_ = X[0].shape[1] if X else 0
         return self
 
@@ -247,8 +258,8 @@ class ContextClassifier(ClassifierMixin, BaseEstimator):
             return [np.zeros((0, len(CLASSES))) for _ in X]
         p1 = self.first_.predict_proba(allx)
         bounds = np.cumsum([0] + sizes)
-        ctx = [context_features(p1[a:b], self.windows) for a, b in zip(bounds[:-1], bounds[1:])]
-        p2 = self.second_.predict_proba(np.hstack([allx, np.vstack(ctx)]))
+        p2 = self.second_.predict_proba(np.vstack([
+            _second_input(allx[a:b], p1[a:b], self.windows) for a, b in zip(bounds[:-1], bounds[1:])]))
         return [p2[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
 
     def predict(self, X: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -260,9 +271,16 @@ class ContextClassifier(ClassifierMixin, BaseEstimator):
                 for p in self.predict_proba(X)]
 
 
+def _second_input(x: np.ndarray, p1: np.ndarray, windows: Sequence[int]) -> np.ndarray:
+    """What pass two reads for one document: its features and the context of pass one's
+    probabilities, in float32 like the features (half the solver's memory traffic)."""
+    return np.hstack([x, context_features(p1, windows).astype(np.float32)])
+
+
 def _fit_rows(model: PartialLabelLogisticRegression, X: Sequence[np.ndarray],
               codes: Sequence[np.ndarray], weights: Sequence[np.ndarray],
-              coarse_share: np.ndarray | None = None):
+              coarse_share: np.ndarray | None = None,
+              start: PartialLabelLogisticRegression | None = None):
     """Fit on the labelled rows of the given documents; None when they hold under two classes."""
     mask = [c != _UNLABELLED for c in codes]
     present = set(np.unique(np.concatenate(codes))) - {_UNLABELLED} if codes else set()
@@ -271,7 +289,7 @@ def _fit_rows(model: PartialLabelLogisticRegression, X: Sequence[np.ndarray],
     rows = np.vstack([x[m] for x, m in zip(X, mask)])
     y = np.concatenate([c[m] for c, m in zip(codes, mask)])
     w = np.concatenate([wt[m] for wt, m in zip(weights, mask)])
-    return model.fit(rows, y, sample_weight=w, coarse_share=coarse_share)
+    return model.fit(rows, y, sample_weight=w, coarse_share=coarse_share, start=start)
 
 
 def build_pipeline(random_state: int = 0) -> Pipeline:

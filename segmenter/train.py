@@ -35,7 +35,7 @@ DEFAULT_AUGMENT_COPIES = 2
 DEFAULT_AUGMENT_RATE = 0.3
 #: p(core-story) at which a paragraph is kept; chosen on WCXB grouped 5-fold held-out
 #: predictions with `python -m segmenter.evaluate --cv 5 --sweep ...` (see README)
-DEFAULT_THRESHOLD = 0.6
+DEFAULT_THRESHOLD = 0.5
 
 
 class TrainingError(ValueError):
