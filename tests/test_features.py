@@ -1,0 +1,45 @@
+"""The feature transformer: one row per paragraph, pages independent of each other, and the
+duplication and heading signals the model leans on."""
+import numpy as np
+
+from segmenter.features import ParagraphFeatures
+
+from conftest import SEEDS, read_seed
+
+NAMES = list(ParagraphFeatures().get_feature_names_out())
+
+
+def _column(rows: np.ndarray, name: str) -> list[float]:
+    return rows[:, NAMES.index(name)].tolist()
+
+
+def test_a_page_gets_the_same_features_alone_or_in_a_batch():
+    pages = [read_seed(s) for s in SEEDS] + ["", "one line"]
+    pf = ParagraphFeatures()
+    together = pf.transform(pages)
+    for page, rows in zip(pages, together):
+        assert np.array_equal(rows, pf.transform([page])[0])
+        assert rows.shape == (len([line for line in page.splitlines() if line.strip()]), len(NAMES))
+
+
+def test_paragraphs_given_with_line_breaks_inside_still_get_one_row_each():
+    rows = ParagraphFeatures().document_features(["A headline here", "one\ntwo three", "four"])
+    assert rows.shape == (3, len(NAMES)) and np.isfinite(rows).all()
+
+
+def test_a_repeat_ignoring_case_punctuation_and_underscores_is_an_exact_duplicate():
+    paras = ["The council voted on Tuesday to close the old bridge.",
+             "the council voted on tuesday -- to close the OLD bridge",
+             "The_council voted on Tuesday to close the old bridge",
+             "Something else entirely, said the mayor of the town."]
+    rows = ParagraphFeatures().document_features(paras)
+    assert _column(rows, "dup_exact") == [0.0, 1.0, 1.0, 0.0]
+    assert _column(rows, "log_repeats")[0] == np.float32(np.log(3))
+
+
+def test_containment_is_the_share_of_a_paragraphs_trigrams_found_in_one_earlier_paragraph():
+    first = "alpha beta gamma delta epsilon zeta"
+    rows = ParagraphFeatures().document_features([first, "beta gamma delta", "gamma delta epsilon psi"])
+    contain = _column(rows, "dup_contain")
+    assert contain[0] == 0.0 and contain[1] == 1.0  # its one trigram is in the first
+    assert contain[2] == 0.5  # "gamma delta epsilon" is in the first, "delta epsilon psi" is not
