@@ -499,8 +499,11 @@ def _contained_trigrams(word_ids: np.ndarray, word_para: np.ndarray, n_words: np
     second = np.where(pos + 1 < length, following[1:len(word_ids) + 1], pad)
     third = np.where(pos + 2 < length, following[2:len(word_ids) + 2], pad)
     base = vocab_size + 1
-    _, pair = np.unique(word_ids[first] * base + second[first], return_inverse=True)
-    _, gram = np.unique(pair * base + third[first], return_inverse=True)
+    if base ** 3 * n < 2 ** 62:  # (gram, paragraph) fits one int64 key as it is
+        gram = (word_ids[first] * base + second[first]) * base + third[first]
+    else:  # number the grams first
+        _, pair = np.unique(word_ids[first] * base + second[first], return_inverse=True)
+        _, gram = np.unique(pair * base + third[first], return_inverse=True)
     keys = np.unique(gram * n + word_para[first])  # distinct (gram, paragraph), by gram then paragraph
     gram_of, para_of = keys // n, keys % n
     n_grams = np.bincount(para_of, minlength=n)
@@ -511,6 +514,8 @@ def _contained_trigrams(word_ids: np.ndarray, word_para: np.ndarray, n_words: np
     member = np.repeat(np.arange(len(keys)), owners)
     nth = np.arange(len(member)) - np.repeat(np.cumsum(owners) - owners, owners)
     hit_pairs, hits = np.unique(para_of[member] * n + para_of[group_start[member] + nth], return_counts=True)
+    later = hit_pairs // n  # sorted, so each paragraph's pairs are one run
+    runs = np.flatnonzero(np.diff(later, prepend=-1))
     best = np.zeros(n)
-    np.maximum.at(best, hit_pairs // n, hits)
+    best[later[runs]] = np.maximum.reduceat(hits, runs)
     return _ratio(best, n_grams)
