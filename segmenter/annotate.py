@@ -249,16 +249,17 @@ class AnnotationSession:
     # -- suggestions ---------------------------------------------------------------------
     def suggestions(self, doc: Document | None = None) -> "pd.DataFrame | None":
         """``segmenter.classify`` of ``doc`` with the session's model plus a ``margin`` column
-        (top-1 minus top-2 probability); cached per model and document sha256."""
+        (how far the suggestion is from flipping, see ``_with_margin``); cached per model and
+        document sha256."""
         doc = doc or self.doc
         if doc is None or self.model is None:
             return None
         key = (id(self.model), doc.sha256)
         if key not in self._suggest:
-            from .api import classify
+            from .api import classify, default_threshold
 
             df = classify(doc.text, model=self.model)
-            self._suggest[key] = _with_margin(df)
+            self._suggest[key] = _with_margin(df, default_threshold(self.model))
         return self._suggest[key]
 
     def rows(self, radius: int = 3) -> list[Row]:
@@ -506,15 +507,27 @@ class AnnotationSession:
         return pd.DataFrame(rows, columns=cols)
 
 
-def _with_margin(df: "pd.DataFrame") -> "pd.DataFrame":
+def _with_margin(df: "pd.DataFrame", threshold: float | None = None) -> "pd.DataFrame":
+    """Add ``margin``: how far the suggested label is from flipping. Without a threshold,
+    top-1 minus top-2 probability. With one (the model keeps core-story at p >= threshold),
+    the distance of p(core-story) from the threshold, and for a paragraph not kept also the
+    gap between its two likeliest other classes, whichever is smaller."""
     import numpy as np
 
     cols = [f"p_{c}" for c in CLASSES]
-    if len(df):
-        p = np.sort(df[cols].to_numpy(), axis=1)
-        df["margin"] = p[:, -1] - p[:, -2]
-    else:
+    if not len(df):
         df["margin"] = np.array([], dtype=float)
+        return df
+    p = df[cols].to_numpy()
+    if threshold is None:
+        top = np.sort(p, axis=1)
+        df["margin"] = top[:, -1] - top[:, -2]
+        return df
+    core = CLASSES.index(CORE)
+    keep_gap = np.abs(p[:, core] - threshold)
+    others = np.sort(np.delete(p, core, axis=1), axis=1)
+    other_gap = others[:, -1] - others[:, -2]
+    df["margin"] = np.where(p[:, core] >= threshold, keep_gap, np.minimum(keep_gap, other_gap))
     return df
 
 

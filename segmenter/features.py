@@ -279,7 +279,13 @@ class _Page:
     paragraph each belongs to, so per-paragraph figures are sums, not Python loops."""
 
     def __init__(self, texts: Sequence[str]):
-        texts = [t.replace("\n", " ") for t in texts] if any("\n" in t for t in texts) else list(texts)
+        texts = list(texts)
+        # a sentence end may sit before one final newline (a line read with its "\n")
+        self.ends = np.array([t[:-1].rstrip(_SENT_CLOSERS)[-1:] in _SENT_END_CHARS if t.endswith("\n")
+                              else t.rstrip(_SENT_CLOSERS)[-1:] in _SENT_END_CHARS for t in texts],
+                             dtype=np.float64)
+        if any("\n" in t for t in texts):  # no paragraph may hold the joining "\n"
+            texts = [t.replace("\n", " ") for t in texts]
         self.texts = texts
         self.n = n = len(texts)
         self.joined = "\n".join(texts)
@@ -287,7 +293,7 @@ class _Page:
         self.starts = np.concatenate([[0], np.cumsum(self.n_chars[:-1] + 1)]).astype(np.int64)
         self.lower_joined = self.joined.lower()
         self.lower = self.lower_joined.split("\n")
-        self._lower_starts: np.ndarray | None = None
+        self._folded: str | None = None
         self.tokens = list(map(_WORD.findall, self.lower))
         self.n_words = np.fromiter(map(len, self.tokens), np.int64, n).astype(np.float64)
         words = list(chain.from_iterable(self.tokens))
@@ -302,7 +308,6 @@ class _Page:
         self.n_caps = n_caps.astype(np.float64)
         self.n_upper_caps = np.bincount(self.cap_para[upper], minlength=n).astype(np.float64)
         self._names = list(compress(caps, upper)), self.cap_para[upper]
-        self.ends = np.array([t.rstrip(_SENT_CLOSERS)[-1:] in _SENT_END_CHARS for t in texts], dtype=np.float64)
 
     def per_word(self, values: np.ndarray) -> np.ndarray:
         """Mean of a per-word value over each paragraph's words (0 for a paragraph without)."""
@@ -315,19 +320,21 @@ class _Page:
                            minlength=self.n).astype(np.float64)
 
     def contains(self, *needles: str) -> np.ndarray:
-        """Whether each paragraph holds any of ``needles`` (lower case), ignoring case: a
-        cheap test that picks the few paragraphs worth a regular expression."""
-        if self._lower_starts is None:  # lower() may change lengths ("İ"), so own offsets
-            lengths = np.fromiter(map(len, self.lower), np.int64, self.n)
-            self._lower_starts = np.concatenate([[0], np.cumsum(lengths[:-1] + 1)])
-        text, where = self.lower_joined, []
+        """Whether each paragraph holds any of ``needles`` (lower case), ignoring case as the
+        patterns do (casefold: "ſ" is "s"): a cheap test that picks the few paragraphs
+        worth a regular expression."""
+        if self._folded is None:  # casefold() may change lengths ("ß"), so own offsets
+            self._folded = self.joined.casefold()
+            lengths = np.fromiter(map(len, self._folded.split("\n")), np.int64, self.n)
+            self._folded_starts = np.concatenate([[0], np.cumsum(lengths[:-1] + 1)])
+        text, where = self._folded, []
         for needle in needles:
             at = text.find(needle)
             while at >= 0:
                 where.append(at)
                 at = text.find(needle, at + 1)
         out = np.zeros(self.n, dtype=bool)
-        out[np.searchsorted(self._lower_starts, np.asarray(where, dtype=np.int64), side="right") - 1] = True
+        out[np.searchsorted(self._folded_starts, np.asarray(where, dtype=np.int64), side="right") - 1] = True
         return out
 
     def matches_short(self, pattern: re.Pattern, short: np.ndarray) -> np.ndarray:

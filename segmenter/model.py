@@ -75,6 +75,13 @@ class PartialLabelLogisticRegression(ClassifierMixin, BaseEstimator):
         the not-core rows over ``coarse_classes``; ``start``, a model fitted on the leading
         columns of ``X``, is where the solver starts (the optimum is the same, found sooner)."""
         self._start = start
+        try:
+            return self._fit(X, y, sample_weight, coarse_share)
+        finally:
+            del self._start  # a starting point, not part of the fitted model
+
+    def _fit(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None,
+             coarse_share: np.ndarray | None) -> "PartialLabelLogisticRegression":
         y = np.asarray(y)
         w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         self.classes_ = np.asarray(CLASSES, dtype=object)
@@ -87,7 +94,6 @@ class PartialLabelLogisticRegression(ClassifierMixin, BaseEstimator):
             self._fit_lr(Z[fine], y[fine], w[fine])
             self.coarse_share_ = np.zeros((0, len(self.coarse_classes)))
             self.n_features_in_ = X.shape[1]
-            del self._start
             return self
         Zc, wc = Z[coarse], w[coarse]
         if coarse_share is None and len(np.unique(y[fine])) >= 2:
@@ -106,7 +112,6 @@ class PartialLabelLogisticRegression(ClassifierMixin, BaseEstimator):
             q = self._share(Zc)
         self.coarse_share_ = q
         self.n_features_in_ = X.shape[1]
-        del self._start  # a starting point, not part of the fitted model
         return self
 
     def _fit_lr(self, Z: np.ndarray, y: np.ndarray, w: np.ndarray) -> None:
@@ -146,9 +151,9 @@ class PartialLabelLogisticRegression(ClassifierMixin, BaseEstimator):
         are bit-identical) without its per-call input checks, which cost more than the
         arithmetic on one page's rows; anything else goes through the checked path."""
         lr, scaler = self.lr_, self.scaler_
-        if (len(lr.classes_) < 3 or not isinstance(X, np.ndarray) or X.dtype.kind != "f"
+        if (len(lr.classes_) < 3 or not isinstance(X, np.ndarray) or X.dtype not in (np.float32, np.float64)
                 or X.ndim != 2 or X.shape[1] != self.n_features_in_ or not scaler.with_mean
-                or not scaler.with_std):
+                or not scaler.with_std or not np.isfinite(X).all()):
             return self._proba_z(self.scaler_.transform(X))
         Z = X.copy()
         Z -= scaler.mean_.astype(Z.dtype)
@@ -188,6 +193,10 @@ class ContextClassifier(ClassifierMixin, BaseEstimator):
     None) and optionally one weight vector per document; ``predict_proba(X)`` returns one
     probability matrix per document, columns in ``classes_`` order.
     """
+
+    # defaults for artifacts pickled before these parameters existed
+    n_jobs = None
+    core_threshold = None
 
     def __init__(self, C: float = 1.0, context_C: float = 1.0, windows: tuple[int, ...] = (1, 2, 4, 8),
                  inner_folds: int = 3, em_iterations: int = 2, random_state: int = 0,

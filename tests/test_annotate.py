@@ -171,8 +171,23 @@ def test_suggestions_are_the_output_of_classify_and_cached_per_document(seeds_se
     ref = segmenter.classify(s.doc.text, model=s.model)
     assert df["label"].tolist() == ref["label"].tolist()
     assert s.suggestions() is df
-    p = np.sort(ref[[f"p_{c}" for c in CLASSES]].to_numpy(), axis=1)
-    assert np.allclose(df["margin"], p[:, -1] - p[:, -2])
+    # the margin is how far the suggestion is from flipping under the model's keep threshold
+    t = segmenter.default_threshold(s.model)
+    core = ref["p_core-story"].to_numpy()
+    others = np.sort(ref[[f"p_{c}" for c in CLASSES if c != "core-story"]].to_numpy(), axis=1)
+    expected = np.where(core >= t, abs(core - t), np.minimum(abs(core - t), others[:, -1] - others[:, -2]))
+    assert np.allclose(df["margin"], expected)
+
+
+def test_a_paragraph_near_the_keep_threshold_counts_as_uncertain():
+    import pandas as pd
+
+    from segmenter.annotate import _with_margin
+
+    row = {f"p_{c}": v for c, v in zip(CLASSES, [0.49, 0.45, 0.02, 0.02, 0.02])}
+    margin = _with_margin(pd.DataFrame([row]), threshold=0.5)["margin"].iloc[0]
+    assert margin == pytest.approx(0.01)  # not 0.04 (core vs related), nor the 0.43 of the suggestion
+    assert _with_margin(pd.DataFrame([row]))["margin"].iloc[0] == pytest.approx(0.04)
 
 
 def test_the_uncertainty_queue_serves_the_lowest_margin_first_across_documents(root):

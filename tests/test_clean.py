@@ -117,6 +117,18 @@ def test_the_models_own_threshold_decides_what_clean_keeps_and_classify_labels_a
     assert ((relabelled["label"] == "core-story") == (relabelled["p_core-story"] >= 0.5)).all()
 
 
+def test_an_artifact_pickled_before_the_threshold_existed_still_predicts(shipped_model):
+    import copy
+
+    old = copy.deepcopy(shipped_model)
+    for name in ("core_threshold", "n_jobs"):
+        old.named_steps["classifier"].__dict__.pop(name, None)
+    text = read_seed(SEEDS[0])
+    assert segmenter.default_threshold(old) is None
+    assert "ContextClassifier" in repr(old) and old.named_steps["classifier"].get_params()["n_jobs"] is None
+    assert list(old.predict([segmenter.segment(text)])[0]) == segmenter.classify(text, model=old)["label"].tolist()
+
+
 @pytest.mark.parametrize("bad", [b"bytes", None, 3])
 def test_wrong_input_type_raises_type_error_that_says_to_pass_str(bad, shipped_model):
     with pytest.raises(TypeError, match="str"):

@@ -43,3 +43,17 @@ def test_containment_is_the_share_of_a_paragraphs_trigrams_found_in_one_earlier_
     contain = _column(rows, "dup_contain")
     assert contain[0] == 0.0 and contain[1] == 1.0  # its one trigram is in the first
     assert contain[2] == 0.5  # "gamma delta epsilon" is in the first, "delta epsilon psi" is not
+
+
+def test_a_line_read_with_its_newline_still_ends_like_a_sentence():
+    line = "This is a sentence that is long enough to count as prose."
+    with_nl = ParagraphFeatures().document_features([line + "\n"] * 3)
+    without = ParagraphFeatures().document_features([line] * 3)
+    for name in ("ends_sentence", "is_prose", "in_run"):
+        assert _column(with_nl, name) == _column(without, name)
+    assert _column(with_nl, "ends_sentence") == [1.0, 1.0, 1.0]
+
+
+def test_card_times_are_found_whatever_the_case_or_letter_form():
+    rows = ParagraphFeatures().document_features(["YESTERDAY", "yeſterday", "5 Hours Ago", "Today's weather"])
+    assert _column(rows, "time_ago") == [1.0, 1.0, 1.0, 1.0]
