@@ -67,7 +67,7 @@ def main() -> int:
         pages_rows = rows / len(X)
         print(f"\n20 000 pages of this kind are ~{20000 * pages_rows / 1e6:.1f} M paragraphs: at the "
               f"largest run's rate about {20000 * pages_rows / 1e5 * per[-1] / 60:.0f} min of fitting "
-              "(the solver's iterations grow slowly with rows; memory ~1-2 KB per paragraph)")
+              "(the solver's iterations grow slowly with rows; memory, estimated, ~4 KB per paragraph)")
     return 0
 
 
