@@ -80,6 +80,8 @@ class CorpusDoc:
     line_labels: list[str] | None    # per line, mapped to our scheme ("core-story", "other", ...)
     spillover: bool | None = None
     spillover_heavy: bool | None = None
+    variant: str | None = None               # pages built by segmenter.construct: how
+    derived_from: list[str] | None = None    # ... and from which source pages (ids)
 
     @property
     def sha256(self) -> str:
@@ -122,10 +124,15 @@ def _parse_doc(obj: object, where: str) -> CorpusDoc:
         if v is not None and not isinstance(v, bool):
             raise EvaluationError(f"{where}: field {name!r} should be true or false")
         flags[name] = v
+    variant, derived = obj.get("variant"), obj.get("derived_from")
+    if variant is not None and not isinstance(variant, str):
+        raise EvaluationError(f"{where}: field 'variant' should be a string")
+    if derived is not None and (not isinstance(derived, list) or not all(isinstance(x, str) for x in derived)):
+        raise EvaluationError(f"{where}: field 'derived_from' should be a list of page ids")
     doc_id = obj.get("id", obj.get("doc_id"))
     url = obj.get("url")
     return CorpusDoc(where, None if doc_id is None else str(doc_id), url if isinstance(url, str) else None,
-                     text, lines, truth, line_labels, **flags)
+                     text, lines, truth, line_labels, **flags, variant=variant, derived_from=derived)
 
 
 def iter_corpus(path: str | Path) -> Iterator[CorpusDoc]:
@@ -284,6 +291,9 @@ def match_store(docs: Sequence[CorpusDoc], store_docs: Sequence) -> list[int | N
                 if doc.url is not None and store_docs[i].url == doc.url:
                     hit = i
                     break
+        for source in doc.derived_from or ():  # a constructed page holds text of its sources
+            if hit is None and by_id.get(source):
+                hit = by_id[source][0]
         out.append(hit)
     return out
 
@@ -303,7 +313,7 @@ def store_overlap(docs: Sequence[CorpusDoc], labels_dir: str | Path) -> dict:
     hits = match_store(docs, store_docs)
     ids = [store_docs[h].doc_id for h in hits if h is not None]
     return {"label_store": str(labels_dir), "checked": True, "documents_in_store": len(ids),
-            "examples": ids[:5]}
+            "examples": list(dict.fromkeys(ids))[:5]}
 
 
 # -- cross-validation over the label store -----------------------------------------------
@@ -352,6 +362,10 @@ def cv_probabilities(docs: Sequence[CorpusDoc], labels_dir: str | Path, k: int, 
 
     if k < 2:
         raise EvaluationError("--cv needs K >= 2")
+    if any(d.derived_from for d in docs):
+        raise EvaluationError("--cv: the corpus holds constructed pages (derived_from), which draw on "
+                              "several stored documents; one held-out fold cannot exclude them all. "
+                              "Score them with --model, and read the figures as not held out")
     data = T.load_training_data(labels_dir)
     if len(data.docs) < k:
         raise EvaluationError(f"--cv {k}: the label store {labels_dir} holds only {len(data.docs)} documents")
@@ -405,9 +419,11 @@ def standard_figures(docs: Sequence[CorpusDoc], preds: dict[str, list[Prediction
                             dtype=np.float64).reshape(-1, 3) for name, ps in preds.items()}
     has_flags = any(d.spillover is not None for d in docs)
     out: dict = {}
-    for key, title, keep in SUBSETS:
-        if key != "all" and not has_flags:
-            continue
+    subsets = [s for s in SUBSETS if s[0] == "all" or has_flags]
+    for variant in sorted({d.variant for d in docs if d.variant is not None}):
+        subsets.append((f"variant_{variant}", f"constructed pages, variant {variant}",
+                        lambda d, v=variant: d.variant == v))
+    for key, title, keep in subsets:
         mask = np.array([keep(d) for d in docs], dtype=bool)
         out[key] = {"title": title, "documents": int(mask.sum()),
                     "systems": {name: M.summarize(m[mask], resamples, seed) for name, m in match.items()}}

@@ -1,0 +1,94 @@
+"""Spillover by construction: deterministic pages whose labels, gold and grouping the
+evaluation can trust."""
+import gzip
+import json
+
+import pytest
+
+from segmenter import construct as C
+from segmenter import evaluate as E
+from segmenter.segment import segment
+
+
+def _story(i: int, n_paragraphs: int = 6, words: int = 40) -> str:
+    return "\n".join(" ".join(f"s{i}p{j}w{k}" for k in range(words)) + "." for j in range(n_paragraphs))
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    path = tmp_path / "src.jsonl"
+    rows = [{"id": f"{i:04d}", "truth": _story(i)} for i in range(30)]
+    rows.append({"id": "short", "truth": "Too short.\nTwo lines."})
+    rows.append({"id": "cyr", "truth": "\n".join(["Привет мир " * 15 + "."] * 5)})
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def _records(path):
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh]
+
+
+def test_construction_is_deterministic_for_a_seed(corpus, tmp_path):
+    for name, seed in (("a", 0), ("b", 0), ("c", 1)):
+        assert C.main([str(tmp_path / f"{name}.jsonl.gz"), "--corpus", str(corpus), "--seed", str(seed)]) == 0
+    a, b, c = (_records(tmp_path / f"{n}.jsonl.gz") for n in "abc")
+    assert a == b and a != c
+
+
+def test_every_page_has_one_label_per_line_and_its_gold_is_the_story(corpus, tmp_path):
+    out = tmp_path / "o.jsonl.gz"
+    assert C.main([str(out), "--corpus", str(corpus)]) == 0
+    recs = _records(out)
+    assert {r["variant"] for r in recs} == set(C.VARIANTS)
+    stories = {r["story"] for r in recs}
+    assert "short" not in stories and "cyr" not in stories  # too short; alone in its script
+    for r in recs:
+        lines = [p.text for p in segment(r["text"])]
+        assert len(lines) == len(r["labels"])
+        core = [t for t, lab in zip(lines, r["labels"]) if lab == "core-story"]
+        assert "\n".join(core) == r["truth"] and len(core) >= C.MIN_PARAGRAPHS
+        assert C.MIN_WORDS <= len(r["truth"].split()) <= C.MAX_WORDS
+        assert set(r["labels"]) <= {"core-story", "related-article", "nav"}
+        assert "related-article" in r["labels"] and r["spillover"] is True
+        # the other stories come from the story's own fold, and their text is what is related
+        others = r["derived_from"][1:]
+        assert r["derived_from"][0] == r["story"] and others and r["story"] not in others
+        assert all(C.fold_of(o, 5) == r["fold"] for o in others)
+        related = " ".join(t for t, lab in zip(lines, r["labels"]) if lab == "related-article")
+        assert any(f"s{int(o)}p" in related for o in others)
+        if r["variant"] == "cards":
+            assert r["labels"][len(core)] == "nav"  # the widget heading
+        if r["variant"] == "before":
+            assert r["labels"][0] == "related-article" and r["labels"][-1] == "core-story"
+
+
+def test_evaluate_reports_each_variant_and_knows_the_pages_are_not_held_out(corpus, tmp_path, capsys):
+    out = tmp_path / "o.jsonl.gz"
+    assert C.main([str(out), "--corpus", str(corpus), "--variants", "bare,cards"]) == 0
+    docs = E.read_corpus(out)
+    assert {d.variant for d in docs} == {"bare", "cards"}
+
+    class Store:
+        def __init__(self, doc_id):
+            self.doc_id, self.sha256, self.url = doc_id, "x", None
+
+    hits = E.match_store(docs, [Store(f"wcxb-dev/{docs[0].derived_from[1]}")])
+    assert hits[0] == 0  # the page borrows that stored document's text
+    res = E.evaluate(E.Options(corpus=str(out), justext=False, resamples=20), log=lambda s: None)
+    assert {"variant_bare", "variant_cards"} <= set(res["standard"])
+    keep = res["standard"]["variant_bare"]["systems"]["keep-everything"]
+    assert keep["recall"] == 1.0 and keep["precision"] < 0.8
+    with pytest.raises(E.EvaluationError, match="constructed pages"):
+        E.evaluate(E.Options(corpus=str(out), cv=2, justext=False), log=lambda s: None)
+
+
+def test_bad_options_and_sources_are_one_line_errors(corpus, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        C.main([str(tmp_path / "o.jsonl"), "--corpus", str(corpus), "--variants", "sideways"])
+    assert "unknown sideways" in capsys.readouterr().err
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "1", "truth": "x"}\n{"truth": 3}\n', encoding="utf-8")
+    assert C.main([str(tmp_path / "o.jsonl"), "--corpus", str(bad)]) == 2
+    assert "bad.jsonl:2" in capsys.readouterr().err
+    assert not (tmp_path / "o.jsonl").exists()
