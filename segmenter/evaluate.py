@@ -80,8 +80,9 @@ class CorpusDoc:
     line_labels: list[str] | None    # per line, mapped to our scheme ("core-story", "other", ...)
     spillover: bool | None = None
     spillover_heavy: bool | None = None
-    variant: str | None = None               # pages built by segmenter.construct: how
-    derived_from: list[str] | None = None    # ... and from which source pages (ids)
+    variant: str | None = None               # pages built by segmenter.construct: how,
+    derived_from: list[str] | None = None    # from which source pages (ids),
+    fold: int | None = None                  # and in which group of stories
 
     @property
     def sha256(self) -> str:
@@ -124,7 +125,9 @@ def _parse_doc(obj: object, where: str) -> CorpusDoc:
         if v is not None and not isinstance(v, bool):
             raise EvaluationError(f"{where}: field {name!r} should be true or false")
         flags[name] = v
-    variant, derived = obj.get("variant"), obj.get("derived_from")
+    variant, derived, fold = obj.get("variant"), obj.get("derived_from"), obj.get("fold")
+    if fold is not None and (not isinstance(fold, int) or isinstance(fold, bool)):
+        raise EvaluationError(f"{where}: field 'fold' should be an integer")
     if variant is not None and not isinstance(variant, str):
         raise EvaluationError(f"{where}: field 'variant' should be a string")
     if derived is not None and (not isinstance(derived, list) or not all(isinstance(x, str) for x in derived)):
@@ -132,7 +135,8 @@ def _parse_doc(obj: object, where: str) -> CorpusDoc:
     doc_id = obj.get("id", obj.get("doc_id"))
     url = obj.get("url")
     return CorpusDoc(where, None if doc_id is None else str(doc_id), url if isinstance(url, str) else None,
-                     text, lines, truth, line_labels, **flags, variant=variant, derived_from=derived)
+                     text, lines, truth, line_labels, **flags, variant=variant, derived_from=derived,
+                     fold=fold)
 
 
 def iter_corpus(path: str | Path) -> Iterator[CorpusDoc]:
@@ -349,6 +353,31 @@ def assign_folds(hits: Sequence[int | None], folds: Sequence[Sequence[int]]) -> 
     return assigned
 
 
+def construction_folds(docs: Sequence[CorpusDoc], store_docs: Sequence, k: int
+                       ) -> tuple[list[list[int]], list[list[int]]]:
+    """Folds for pages built by ``segmenter.construct``: fold j scores the pages of
+    construction fold j with a model trained without every stored document any of them
+    draws on (the story and the other stories, which construct takes from the same fold)."""
+    values = sorted({d.fold for d in docs})
+    if any(d.fold is None or not d.derived_from for d in docs):
+        raise EvaluationError("--cv on constructed pages needs 'fold' and 'derived_from' on every page "
+                              "(as python -m segmenter.construct writes them)")
+    if len(values) != k:
+        raise EvaluationError(f"--cv {k}: the constructed pages come in {len(values)} folds; "
+                              f"use --cv {len(values)}")
+    by_id: dict[str, list[int]] = {}
+    for i, d in enumerate(store_docs):
+        by_id.setdefault(d.doc_id.rsplit("/", 1)[-1], []).append(i)
+    folds: list[list[int]] = [[] for _ in values]
+    assigned: list[list[int]] = [[] for _ in values]
+    for pos, doc in enumerate(docs):
+        j = values.index(doc.fold)
+        assigned[j].append(pos)
+        for source in doc.derived_from or ():
+            folds[j].extend(by_id.get(source, ()))
+    return [sorted(set(f)) for f in folds], assigned
+
+
 def cv_probabilities(docs: Sequence[CorpusDoc], labels_dir: str | Path, k: int, seed: int = 0,
                      jobs: int = 1, progress: bool = False,
                      log: Callable[[str], None] = print) -> tuple[list[np.ndarray], dict]:
@@ -362,18 +391,17 @@ def cv_probabilities(docs: Sequence[CorpusDoc], labels_dir: str | Path, k: int, 
 
     if k < 2:
         raise EvaluationError("--cv needs K >= 2")
-    if any(d.derived_from for d in docs):
-        raise EvaluationError("--cv: the corpus holds constructed pages (derived_from), which draw on "
-                              "several stored documents; one held-out fold cannot exclude them all. "
-                              "Score them with --model, and read the figures as not held out")
     data = T.load_training_data(labels_dir)
     if len(data.docs) < k:
         raise EvaluationError(f"--cv {k}: the label store {labels_dir} holds only {len(data.docs)} documents")
     hits = match_store(docs, data.docs)
     log(f"cross-validation: {len(data.docs)} labelled documents in {labels_dir}, {k} folds; "
         f"{sum(h is not None for h in hits)} of the {len(docs)} corpus documents are among them")
-    folds = grouped_folds(data, k, seed)
-    assigned = assign_folds(hits, folds)
+    if any(d.derived_from for d in docs):
+        folds, assigned = construction_folds(docs, data.docs, k)
+    else:
+        folds = grouped_folds(data, k, seed)
+        assigned = assign_folds(hits, folds)
 
     X = T.featurize(data.texts, progress=progress)
     W = T.weights_for(data, T.DEFAULT_FINE_DOC_WEIGHT)

@@ -79,8 +79,16 @@ def test_evaluate_reports_each_variant_and_knows_the_pages_are_not_held_out(corp
     assert {"variant_bare", "variant_cards"} <= set(res["standard"])
     keep = res["standard"]["variant_bare"]["systems"]["keep-everything"]
     assert keep["recall"] == 1.0 and keep["precision"] < 0.8
-    with pytest.raises(E.EvaluationError, match="constructed pages"):
-        E.evaluate(E.Options(corpus=str(out), cv=2, justext=False), log=lambda s: None)
+
+    # --cv: fold j is scored by a model trained without every stored page fold j draws on
+    store = [Store(f"wcxb-dev/{i:04d}") for i in range(30)]
+    folds, assigned = E.construction_folds(docs, store, 5)
+    for test, positions in zip(folds, assigned):
+        used = {f"wcxb-dev/{src}" for pos in positions for src in docs[pos].derived_from}
+        assert {store[i].doc_id for i in test} == used
+        assert len({docs[pos].fold for pos in positions}) == 1
+    with pytest.raises(E.EvaluationError, match="use --cv 5"):
+        E.construction_folds(docs, store, 3)
 
 
 def test_bad_options_and_sources_are_one_line_errors(corpus, tmp_path, capsys):
