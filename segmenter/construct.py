@@ -16,6 +16,9 @@ one page per variant:
 
 Lines are labelled ``core-story`` (the story), ``related-article`` (other stories, their
 cards' source and time lines included, as LABELS.md says) and ``nav`` (widget headings).
+With ``--in-page`` the constructed body sits inside its source page's own lines before and
+after the body (menus, headline, footer; labelled ``other``, coarse as in WCXB), so the
+story is not the only prose-free frame the model sees.
 Stories fall into ``--folds`` groups by a hash of their id, and other stories are drawn from
 the same group and the same script, so cross-validation grouped by ``fold`` never has a story
 on both sides. Output is deterministic for a seed. Each record carries what
@@ -45,6 +48,7 @@ from .segment import segment
 VARIANTS = ("cards", "bare", "inline", "before")
 RELATED = "related-article"
 NAV = "nav"
+OTHER = "other"  # --in-page: the page's own chrome, coarse as in the source corpus
 MIN_WORDS, MAX_WORDS, MIN_PARAGRAPHS = 120, 900, 3
 
 _SOURCES = ("Reuters", "AP News", "Al Jazeera", "The Guardian", "BBC News", "Bloomberg", "CNN",
@@ -71,6 +75,8 @@ class Story:
     paragraphs: list[str]   # the gold body as segmenter.segment splits it
     script: str
     fold: int
+    head: tuple[str, ...] = ()  # --in-page: the page's lines before its first body line
+    tail: tuple[str, ...] = ()  # ... and after its last
 
 
 def script_of(text: str, sample: int = 400) -> str:
@@ -90,17 +96,31 @@ def fold_of(story_id: str, folds: int) -> int:
     return int(hashlib.sha256(story_id.encode("utf-8")).hexdigest(), 16) % folds
 
 
-def read_stories(path: str | Path, folds: int) -> list[Story]:
+def read_stories(path: str | Path, folds: int, in_page: bool = False) -> list[Story]:
     """Stories from a corpus of ``{"id", "truth", ...}`` records (pages with an empty gold are
-    left out)."""
+    left out). ``in_page``: the story is the page's ``core`` lines (``line_labels``) and keeps
+    the page's own lines before and after them, so constructed pages have real chrome."""
     out = []
     for where, obj in read_jsonl(path, ConstructError):
         if not isinstance(obj, dict) or not isinstance(obj.get("truth"), str) or "id" not in obj:
             raise ConstructError(f"{where}: expected an object with 'id' and a string 'truth'")
-        paras = [p.text for p in segment(obj["truth"])]
+        sid = str(obj["id"])
+        head: tuple[str, ...] = ()
+        tail: tuple[str, ...] = ()
+        if in_page:
+            lines = [p.text for p in segment(obj.get("text") or "")]
+            labels = obj.get("line_labels")
+            if not isinstance(labels, list) or len(labels) != len(lines):
+                raise ConstructError(f"{where}: --in-page needs 'text' and one 'line_labels' entry per line")
+            core = [i for i, lab in enumerate(labels) if lab == "core"]
+            if not core:
+                continue
+            paras = [lines[i] for i in core]
+            head, tail = tuple(lines[:core[0]]), tuple(lines[core[-1] + 1:])
+        else:
+            paras = [p.text for p in segment(obj["truth"])]
         if paras:
-            sid = str(obj["id"])
-            out.append(Story(sid, paras, script_of(obj["truth"]), fold_of(sid, folds)))
+            out.append(Story(sid, paras, script_of("\n".join(paras)), fold_of(sid, folds), head, tail))
     return out
 
 
@@ -190,6 +210,7 @@ def construct(stories: list[Story], variants: Iterable[str] = VARIANTS, seed: in
             r = random.Random(f"{seed}/{s.id}/{variant}")
             others = r.sample(pool, min(4, len(pool)))
             lines, shown = build(cuts[s.id], [cuts[o.id] for o in others], variant, r)
+            lines = [(t, OTHER) for t in s.head] + lines + [(t, OTHER) for t in s.tail]
             text = "\n".join(t for t, _ in lines)
             labels = [lab for _, lab in lines]
             related_words = sum(_words(t) for t, lab in lines if lab == RELATED)
@@ -216,6 +237,10 @@ def main(argv: list[str] | None = None) -> int:
                     help=f"comma-separated, from {', '.join(VARIANTS)} (default: all)")
     ap.add_argument("--folds", type=int, default=5, help="story groups for cross-validation (default 5)")
     ap.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    ap.add_argument("--in-page", action="store_true",
+                    help="keep each story inside its own page: the source page's lines before and "
+                         "after its body (labelled 'other', as the corpus has them) frame the "
+                         "constructed body; needs 'text' and 'line_labels' in the corpus")
     args = ap.parse_args(argv)
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     bad = [v for v in variants if v not in VARIANTS]
@@ -224,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.folds < 2:
         ap.error("--folds must be at least 2")
     try:
-        stories = read_stories(args.corpus, args.folds)
+        stories = read_stories(args.corpus, args.folds, args.in_page)
     except ConstructError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -100,3 +100,28 @@ def test_bad_options_and_sources_are_one_line_errors(corpus, tmp_path, capsys):
     assert C.main([str(tmp_path / "o.jsonl"), "--corpus", str(bad)]) == 2
     assert "bad.jsonl:2" in capsys.readouterr().err
     assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_in_page_keeps_each_story_inside_its_own_page_chrome(tmp_path):
+    rows = []
+    for i in range(20):
+        body = _story(i).split("\n")
+        head, tail = [f"Menu {i}", f"Headline of story {i}"], [f"Footer {i}", "Share this"]
+        rows.append({"id": f"{i:04d}", "truth": "\n".join(body), "text": "\n".join(head + body + tail),
+                     "line_labels": ["other"] * 2 + ["core"] * len(body) + ["other"] * 2})
+    src = tmp_path / "src.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    out = tmp_path / "o.jsonl.gz"
+    assert C.main([str(out), "--corpus", str(src), "--in-page"]) == 0
+    recs = _records(out)
+    assert recs and {r["variant"] for r in recs} == set(C.VARIANTS)
+    for r in recs:
+        lines = [p.text for p in segment(r["text"])]
+        i = int(r["story"])
+        assert lines[:2] == [f"Menu {i}", f"Headline of story {i}"] and lines[-2:] == [f"Footer {i}", "Share this"]
+        assert r["labels"][:2] == ["other", "other"] and r["labels"][-2:] == ["other", "other"]
+        core = [t for t, lab in zip(lines, r["labels"]) if lab == "core-story"]
+        assert "\n".join(core) == r["truth"] and core == _story(i).split("\n")[:len(core)]
+    bad = tmp_path / "nolabels.jsonl"
+    bad.write_text(json.dumps({"id": "1", "truth": "x", "text": "x"}) + "\n", encoding="utf-8")
+    assert C.main([str(tmp_path / "p.jsonl"), "--corpus", str(bad), "--in-page"]) == 2
