@@ -278,15 +278,22 @@ def _progress(items: Iterable, total: int, desc: str, enabled: bool) -> Iterable
 
 
 # -- which documents did the model see ----------------------------------------------------
+def _by_page_id(store_docs: Sequence) -> dict[str, list[int]]:
+    """Store positions by page id: the last part of the store's doc_id (``wcxb-dev/<id>``)."""
+    by_id: dict[str, list[int]] = {}
+    for i, d in enumerate(store_docs):
+        by_id.setdefault(d.doc_id.rsplit("/", 1)[-1], []).append(i)
+    return by_id
+
+
 def match_store(docs: Sequence[CorpusDoc], store_docs: Sequence) -> list[int | None]:
     """For each corpus document, the index of the same document among ``store_docs``
     (label-store ``Document``s): same text (sha256), or same page id (the store's doc_id
     ends in ``/<id>``, e.g. ``wcxb-dev/<id>``) with the same URL."""
     by_sha: dict[str, int] = {}
-    by_id: dict[str, list[int]] = {}
     for i, d in enumerate(store_docs):
         by_sha.setdefault(d.sha256, i)
-        by_id.setdefault(d.doc_id.rsplit("/", 1)[-1], []).append(i)
+    by_id = _by_page_id(store_docs)
     out: list[int | None] = []
     for doc in docs:
         hit = by_sha.get(doc.sha256)
@@ -365,9 +372,7 @@ def construction_folds(docs: Sequence[CorpusDoc], store_docs: Sequence, k: int
     if len(values) != k:
         raise EvaluationError(f"--cv {k}: the constructed pages come in {len(values)} folds; "
                               f"use --cv {len(values)}")
-    by_id: dict[str, list[int]] = {}
-    for i, d in enumerate(store_docs):
-        by_id.setdefault(d.doc_id.rsplit("/", 1)[-1], []).append(i)
+    by_id = _by_page_id(store_docs)
     folds: list[list[int]] = [[] for _ in values]
     assigned: list[list[int]] = [[] for _ in values]
     for pos, doc in enumerate(docs):
