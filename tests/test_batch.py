@@ -13,9 +13,8 @@ import segmenter
 from segmenter.batch import BatchError, clean_jsonl
 from segmenter.labels import CORE
 
-from conftest import REPO, SEEDS, read_seed
+from conftest import REPO, SEEDS, read_records, read_seed, wcxb_records
 
-WCXB_DATA = REPO.parent / "shared" / "data" / "wcxb_dev_articles.jsonl.gz"
 N_PAGES = 200
 
 
@@ -32,26 +31,12 @@ def write_jsonl(path, records):
     return path
 
 
-def read_jsonl(path):
-    opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh]
-
-
 @pytest.fixture(scope="module")
 def pages():
     """The first N_PAGES WCXB pages, with extra fields of several kinds to be kept."""
-    if not WCXB_DATA.exists():
-        pytest.skip(f"WCXB data not found at {WCXB_DATA}")
-    records = []
-    with gzip.open(WCXB_DATA, "rt", encoding="utf-8") as fh:
-        for n, line in enumerate(fh):
-            if n >= N_PAGES:
-                break
-            r = json.loads(line)
-            records.append({"id": r["id"], "url": r["url"], "text": r["text"], "n": n,
-                            "meta": {"lines": len(r["line_labels"]), "tags": ["wcxb", None]}})
-    return records
+    return [{"id": r["id"], "url": r["url"], "text": r["text"], "n": n,
+             "meta": {"lines": len(r["line_labels"]), "tags": ["wcxb", None]}}
+            for n, r in enumerate(wcxb_records(N_PAGES))]
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +52,7 @@ def test_jsonl_is_clean_record_by_record_in_order_with_every_field(tmp_path, pag
     assert res.returncode == 0, res.stderr.decode()
     # no progress bar when stderr is not a terminal: the summary line only
     assert res.stderr.decode() == f"segmenter: {N_PAGES} records, 0 skipped\n"
-    out = read_jsonl(dst)
+    out = read_records(dst)
     assert [list(r) for r in out] == [list(p) + ["clean"] for p in pages]  # fields and their order
     assert out == [{**p, "clean": story} for p, story in zip(pages, expected)]
 
@@ -82,7 +67,7 @@ def test_stdin_to_stdout_and_gzip_output(tmp_path, pages, expected):
         "quotes, column 2); skipped", "segmenter: 21 records, 1 skipped"]
     res = run("clean", "--jsonl", "-", tmp_path / "out.jsonl.gz", stdin=data)
     assert res.returncode == 0 and res.stdout == b""
-    assert [r["clean"] for r in read_jsonl(tmp_path / "out.jsonl.gz")] == expected[:20]
+    assert [r["clean"] for r in read_records(tmp_path / "out.jsonl.gz")] == expected[:20]
 
 
 def test_threshold_and_labels_agree_with_clean(tmp_path, pages, shipped_model):
@@ -93,14 +78,14 @@ def test_threshold_and_labels_agree_with_clean(tmp_path, pages, shipped_model):
         res = run("clean", "--jsonl", src, dst, "--labels",
                   *(["--threshold", threshold] if threshold is not None else []))
         assert res.returncode == 0, res.stderr.decode()
-        for page, r in zip(sample, read_jsonl(dst), strict=True):
+        for page, r in zip(sample, read_records(dst), strict=True):
             assert r["clean"] == segmenter.clean(page["text"], model=shipped_model, threshold=threshold)
             paras = segmenter.segment(page["text"])
             assert len(r["labels"]) == len(paras)
             assert r["clean"] == "\n".join(p.text for p, lab in zip(paras, r["labels"]) if lab == CORE)
             if threshold is None:  # the most probable label, as classify gives it
                 assert r["labels"] == list(segmenter.classify(page["text"], model=shipped_model)["label"])
-    assert read_jsonl(tmp_path / "out0.3.jsonl") != read_jsonl(tmp_path / "outNone.jsonl")
+    assert read_records(tmp_path / "out0.3.jsonl") != read_records(tmp_path / "outNone.jsonl")
 
 
 def test_parquet_round_trip_is_clean_row_by_row(tmp_path, pages, expected):
@@ -157,7 +142,7 @@ def test_bad_records_are_named_by_line_and_id_and_skipped(tmp_path, shipped_mode
                    f'segmenter: warning: {src}:5: id=5: "text" is a number, not a string; skipped',
                    f"segmenter: warning: {src}:6: not a JSON object (a list); skipped",
                    "segmenter: 7 records, 4 skipped"]  # the blank line 7 is no record
-    assert read_jsonl(tmp_path / "out.jsonl") == [
+    assert read_records(tmp_path / "out.jsonl") == [
         {**g, "clean": segmenter.clean(g["text"], model=shipped_model)} for g in good]
 
 
@@ -169,7 +154,7 @@ def test_a_bad_record_is_fatal_by_default_and_what_came_before_is_kept(tmp_path,
     assert res.returncode == 2 and "Traceback" not in err
     assert err.strip().splitlines()[-1] == \
         f"segmenter: error: {src}:2: not valid JSON (Expecting value, column 22)"
-    assert read_jsonl(dst) == [{**good[0], "clean": segmenter.clean(good[0]["text"], model=shipped_model)}]
+    assert read_records(dst) == [{**good[0], "clean": segmenter.clean(good[0]["text"], model=shipped_model)}]
 
 
 class _FailsOn:
@@ -193,11 +178,11 @@ def test_a_page_whose_cleaning_raises_is_a_bad_record_and_only_it(tmp_path, ship
                         report=reports.append)
     assert (stats.records, stats.written, stats.skipped) == (5, 4, 1)
     assert reports == [f"{src}:3: id=2: cleaning failed (RuntimeError: boom)"]
-    assert read_jsonl(tmp_path / "out.jsonl") == [
+    assert read_records(tmp_path / "out.jsonl") == [
         {**p, "clean": segmenter.clean(p["text"], model=shipped_model)} for p in pages if p["id"] != 2]
     with pytest.raises(BatchError, match=f"^{src}:3: id=2: cleaning failed"):
         clean_jsonl(src, tmp_path / "out2.jsonl", _FailsOn(shipped_model))
-    assert [r["id"] for r in read_jsonl(tmp_path / "out2.jsonl")] == [0, 1]
+    assert [r["id"] for r in read_records(tmp_path / "out2.jsonl")] == [0, 1]
 
 
 @pytest.mark.parametrize("args, message", [
@@ -220,7 +205,7 @@ def test_missing_input_same_file_and_parquet_from_stdin_are_errors(tmp_path):
     src = write_jsonl(tmp_path / "in.jsonl", [{"id": 1, "text": "x"}])
     res = run("clean", "--jsonl", src, src)
     assert res.returncode == 2 and "is the input file" in res.stderr.decode()
-    assert read_jsonl(src) == [{"id": 1, "text": "x"}]
+    assert read_records(src) == [{"id": 1, "text": "x"}]
     res = run("clean", "--parquet", "-", tmp_path / "out.parquet")
     assert res.returncode == 2 and "Parquet cannot be read from stdin" in res.stderr.decode()
 

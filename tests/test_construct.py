@@ -1,6 +1,5 @@
 """Spillover by construction: deterministic pages whose labels, gold and grouping the
 evaluation can trust."""
-import gzip
 import json
 
 import pytest
@@ -8,6 +7,8 @@ import pytest
 from segmenter import construct as C
 from segmenter import evaluate as E
 from segmenter.segment import segment
+
+from conftest import read_records
 
 
 def _story(i: int, n_paragraphs: int = 6, words: int = 40) -> str:
@@ -24,22 +25,17 @@ def corpus(tmp_path):
     return path
 
 
-def _records(path):
-    with gzip.open(path, "rt", encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh]
-
-
 def test_construction_is_deterministic_for_a_seed(corpus, tmp_path):
     for name, seed in (("a", 0), ("b", 0), ("c", 1)):
         assert C.main([str(tmp_path / f"{name}.jsonl.gz"), "--corpus", str(corpus), "--seed", str(seed)]) == 0
-    a, b, c = (_records(tmp_path / f"{n}.jsonl.gz") for n in "abc")
+    a, b, c = (read_records(tmp_path / f"{n}.jsonl.gz") for n in "abc")
     assert a == b and a != c
 
 
 def test_every_page_has_one_label_per_line_and_its_gold_is_the_story(corpus, tmp_path):
     out = tmp_path / "o.jsonl.gz"
     assert C.main([str(out), "--corpus", str(corpus)]) == 0
-    recs = _records(out)
+    recs = read_records(out)
     assert {r["variant"] for r in recs} == set(C.VARIANTS)
     stories = {r["story"] for r in recs}
     assert "short" not in stories and "cyr" not in stories  # too short; alone in its script
@@ -113,7 +109,7 @@ def test_in_page_keeps_each_story_inside_its_own_page_chrome(tmp_path):
     src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     out = tmp_path / "o.jsonl.gz"
     assert C.main([str(out), "--corpus", str(src), "--in-page"]) == 0
-    recs = _records(out)
+    recs = read_records(out)
     assert recs and {r["variant"] for r in recs} == set(C.VARIANTS)
     for r in recs:
         lines = [p.text for p in segment(r["text"])]

@@ -1,8 +1,6 @@
 """segmenter.dask on a real (local, multi-process) Dask cluster: cleaned pages equal
 ``segmenter.clean`` page by page and in order, and each worker process loads the model once
 however many partitions it cleans."""
-import gzip
-import json
 import shutil
 
 import pytest
@@ -18,24 +16,15 @@ import segmenter  # noqa: E402
 import segmenter.dask as sdask  # noqa: E402
 from segmenter.api import default_model_path  # noqa: E402
 
-from conftest import REPO  # noqa: E402
+from conftest import WCXB_DATA, wcxb_records  # noqa: E402
 
-WCXB_DATA = REPO.parent / "shared" / "data" / "wcxb_dev_articles.jsonl.gz"
 N_PAGES = 240
 DEFAULT_MODEL = str(default_model_path())
 
 
 @pytest.fixture(scope="module")
 def pages():
-    if not WCXB_DATA.exists():
-        pytest.skip(f"WCXB data not found at {WCXB_DATA}")
-    texts = []
-    with gzip.open(WCXB_DATA, "rt", encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                texts.append(json.loads(line)["text"])
-            if len(texts) == N_PAGES:
-                break
+    texts = [r["text"] for r in wcxb_records(N_PAGES)]
     assert len(texts) == N_PAGES, f"{WCXB_DATA} has fewer than {N_PAGES} pages"
     return texts
 

@@ -9,9 +9,8 @@ from segmenter.importer import HEADLINE_WINDOW, coarse_paragraph_labels, import_
 from segmenter.segment import segment
 from segmenter.store import LabelStore, LabelStoreError, paragraph_hash
 
-from conftest import REPO
+from conftest import REPO, WCXB_DATA
 
-WCXB_DATA = REPO.parent / "shared" / "data" / "wcxb_dev_articles.jsonl.gz"
 CORE, NOT_CORE, DUP = "core-story", "not-core", "duplicate"
 assert HEADLINE_WINDOW >= 3, "the fake page puts headline, byline and date in the window"
 

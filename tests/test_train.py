@@ -1,6 +1,5 @@
 """Training from a label store: refusals, artifact and metadata, determinism."""
 import json
-import shutil
 import subprocess
 import sys
 
