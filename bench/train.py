@@ -36,11 +36,6 @@ def main() -> int:
     t0 = time.perf_counter()
     X = T.featurize(data.texts)
     t_feat = time.perf_counter() - t0
-    W = T.weights_for(data, T.DEFAULT_FINE_DOC_WEIGHT)
-    augmented = T.Augmented.build(data, T.DEFAULT_AUGMENT_COPIES, T.DEFAULT_AUGMENT_RATE, 0)
-    t0 = time.perf_counter()
-    T.fit_classifier(*augmented.training_set(range(len(X)), X, data.labels, W), 0, jobs=args.jobs)
-    t_fit = time.perf_counter() - t0
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         T.train(args.labels, Path(tmp) / "m.joblib", cv=False, jobs=args.jobs, log=lambda s: None)
@@ -50,9 +45,11 @@ def main() -> int:
     print(f"python -m segmenter.train --no-cv, end to end: {t_all:6.1f} s   (target <= 60 s)")
     print(f"  read the label store                       {t_load:6.1f} s")
     print(f"  features ({len(X)} documents)                {t_feat:6.1f} s")
-    print(f"  fit (3 inner folds, final pass one, pass two) {t_fit:6.1f} s")
+    print(f"  the rest: fit (3 inner folds, final pass one, pass two), write {t_all - t_load - t_feat:6.1f} s")
 
     if args.scaling:
+        W = T.weights_for(data, T.DEFAULT_FINE_DOC_WEIGHT)
+        augmented = T.Augmented.build(data, T.DEFAULT_AUGMENT_COPIES, T.DEFAULT_AUGMENT_RATE, 0)
         print("\nfit alone on part of the documents (the seeds always in):")
         print(f"{'documents':>10} {'paragraphs':>11} {'fit s':>7} {'s per 100k paragraphs':>22}")
         per = []
