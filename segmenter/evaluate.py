@@ -519,6 +519,20 @@ def line_figures(docs: Sequence[CorpusDoc], preds: dict[str, list[Prediction]]) 
     return out
 
 
+def calibration_figures(docs: Sequence[CorpusDoc], probas: Sequence[np.ndarray | None]) -> dict | None:
+    """Calibration of the model's p(core-story) against the gold line labels (core-story vs
+    the rest), pooled over the lines of labelled documents: is a line shown at 0.8 the story
+    four times in five? None when the corpus has no line labels."""
+    gold: list[bool] = []
+    prob: list[float] = []
+    for d, p in zip(docs, probas):
+        if d.line_labels is None or p is None or len(p) != len(d.line_labels):
+            continue
+        gold.extend(lab == CORE for lab in d.line_labels)
+        prob.extend(np.asarray(p)[:, 0].tolist())
+    return M.calibration(prob, gold) if gold else None
+
+
 # -- report -------------------------------------------------------------------------------
 def _fmt(v: float, std: float | None = None) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
@@ -590,6 +604,14 @@ def format_report(result: dict) -> str:
                 share = f" ({r['lines'] / r['of_lines']:.1%})" if r["of_lines"] else ""
                 lines.append(f"    {names.get(name, name):<{width}}{r['lines']} of {_n(r['of_lines'], 'line')}{share}, "
                              f"{r['words']} of {r['of_words']} words")
+    cal = result.get("calibration")
+    if cal and cal["lines"]:
+        lines.append("")
+        lines.append(f"Calibration of p(core-story) over {_n(cal['lines'], 'labelled line')}: "
+                     f"ECE {cal['ece']:.3f}, Brier {cal['brier']:.3f}")
+        lines.append("  p(core-story)   lines     mean p   share core")
+        for b in cal["bins"]:
+            lines.append(f"  {b['from']:.1f}-{b['to']:.1f}     {b['lines']:>8}     {b['mean_probability']:.3f}    {b['observed']:.3f}")
     return "\n".join(line.rstrip() for line in lines)
 
 
@@ -706,6 +728,7 @@ def evaluate(opts: Options, log: Callable[[str], None] = lambda s: print(s, file
         "system_names": {k: v for k, v in SYSTEM_NAMES.items() if k in preds},
         "standard": standard_figures(docs, preds, opts.resamples, opts.seed),
         "lines": line_figures(docs, preds),
+        "calibration": calibration_figures(docs, probas),
     }
     return _jsonable(result)
 

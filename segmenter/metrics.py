@@ -135,3 +135,25 @@ def line_prf(gold: Iterable[bool], pred: Iterable[bool], weights: Iterable[float
     f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
     return {"precision": prec, "recall": rec, "f1": f1, "tp": tp, "fp": fp, "fn": fn,
             "support": tp + fn}
+
+
+def calibration(probability: Iterable[float], outcome: Iterable[bool], bins: int = 10) -> dict:
+    """How far predicted probabilities are from observed frequencies: the expected
+    calibration error (ECE: per equal-width bin, |mean probability - share of positives|,
+    weighted by the bin's share of the lines), the Brier score, and the bins themselves
+    (a reliability table)."""
+    p = np.fromiter(probability, dtype=np.float64)
+    y = np.fromiter(outcome, dtype=bool).astype(np.float64)
+    if len(p) != len(y):
+        raise ValueError(f"{len(p)} probabilities but {len(y)} outcomes")
+    if not len(p):
+        return {"lines": 0, "ece": math.nan, "brier": math.nan, "bins": []}
+    which = np.minimum((p * bins).astype(np.int64), bins - 1)
+    count = np.bincount(which, minlength=bins)
+    mean_p = np.bincount(which, weights=p, minlength=bins)
+    positive = np.bincount(which, weights=y, minlength=bins)
+    table = [{"from": k / bins, "to": (k + 1) / bins, "lines": int(count[k]),
+              "mean_probability": float(mean_p[k] / count[k]), "observed": float(positive[k] / count[k])}
+             for k in range(bins) if count[k]]
+    ece = float(np.abs(mean_p - positive).sum() / len(p))
+    return {"lines": int(len(p)), "ece": ece, "brier": float(((p - y) ** 2).mean()), "bins": table}

@@ -107,6 +107,20 @@ def test_bootstrap_std_matches_the_standard_error():
     assert std["precision"] == pytest.approx(0.5 / math.sqrt(400), rel=0.15)
 
 
+def test_calibration_error_is_zero_when_probabilities_match_frequencies_and_large_when_not():
+    # 0.25: one line in four is the story; 0.75: three in four
+    p = [0.25] * 4 + [0.75] * 4
+    y = [True, False, False, False, True, True, True, False]
+    cal = M.calibration(p, y)
+    assert cal["ece"] == pytest.approx(0.0) and cal["brier"] == pytest.approx(0.1875)
+    assert [(b["lines"], b["observed"]) for b in cal["bins"]] == [(4, 0.25), (4, 0.75)]
+    overconfident = M.calibration([0.95] * 4, [True, False, True, False])
+    assert overconfident["ece"] == pytest.approx(0.45)
+    assert M.calibration([1.0], [True])["bins"][0]["to"] == 1.0  # p = 1 falls in the last bin
+    with pytest.raises(ValueError, match="2 probabilities but 1 outcomes"):
+        M.calibration([0.1, 0.2], [True])
+
+
 # -- corpus and baselines -----------------------------------------------------------------
 def test_baselines_on_a_tiny_corpus(tmp_path):
     text = f"Menu\nShort line here\n{LONG}\n{STORY2}\nComments"
@@ -317,6 +331,9 @@ def test_end_to_end_with_the_shipped_model_writes_json(tmp_path):
     assert systems["lines-10-words"]["f1"] == 1.0
     assert fig["lines"]["classes"]["core-story"]["segmenter"]["per_line"]["support"] == 3
     assert "related_article_kept_as_core" in fig["lines"]
+    cal = fig["calibration"]  # of the probabilities the app shows, over every labelled line
+    assert cal["lines"] == 11 and sum(b["lines"] for b in cal["bins"]) == 11
+    assert "Calibration of p(core-story) over 11 labelled lines" in res.stdout
 
 
 def test_sweep_scores_the_same_run_at_each_threshold(tmp_path, capsys):
