@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from itertools import chain, compress
+from itertools import chain
 from operator import itemgetter
 from typing import Sequence
 
@@ -24,7 +24,6 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from .segment import Paragraph, segment
 
 _WORD = re.compile(r"\w+")
-_CAP = re.compile(r"\b[^\W\d_][\w'’-]*")
 #: A paragraph ends like a sentence: one of these, then only closing quotes and brackets.
 _SENT_END_CHARS = frozenset(".!?。！？…")
 _SENT_CLOSERS = "\"'”’»)]"
@@ -294,20 +293,24 @@ class _Page:
         self.lower_joined = self.joined.lower()
         self.lower = self.lower_joined.split("\n")
         self._folded: str | None = None
-        self.tokens = list(map(_WORD.findall, self.lower))
-        self.n_words = np.fromiter(map(len, self.tokens), np.int64, n).astype(np.float64)
-        words = list(chain.from_iterable(self.tokens))
+        # one tokenizing pass, over the text as written: words and names both come from it
+        self._tokens = list(map(_WORD.findall, texts))
+        self.n_words = np.fromiter(map(len, self._tokens), np.int64, n).astype(np.float64)
+        written = list(chain.from_iterable(self._tokens))
+        # lower-case every word at once (no lower-case form holds a space); word lengths
+        # are the gaps between the spaces of the joined words
+        spaced = " ".join(written)
+        words = spaced.lower().split(" ") if written else []
         self.word_para = np.repeat(np.arange(n), self.n_words.astype(np.int64))
-        self.word_len = np.fromiter(map(len, words), np.float64, len(words))
+        cp = np.frombuffer(spaced.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        gaps = np.flatnonzero(cp == 32)
+        self.word_len = np.diff(np.concatenate([[-1], gaps, [len(cp)]])).astype(np.float64) - 1 if written else np.zeros(0)
         self.word_ids, self.vocab_size = _factorize(words)
-        cap_lists = list(map(_CAP.findall, texts))
-        caps = list(chain.from_iterable(cap_lists))
-        n_caps = np.fromiter(map(len, cap_lists), np.int64, n)
-        self.cap_para = np.repeat(np.arange(n), n_caps)
-        upper = np.fromiter(map(str.isupper, map(itemgetter(0), caps)), bool, len(caps))
-        self.n_caps = n_caps.astype(np.float64)
-        self.n_upper_caps = np.bincount(self.cap_para[upper], minlength=n).astype(np.float64)
-        self._names = list(compress(caps, upper)), self.cap_para[upper]
+        # names: words that start with a letter, capitalised ones apart
+        letter, upper = _letter_and_upper("".join(map(itemgetter(0), written)))
+        self.n_caps = np.bincount(self.word_para[letter], minlength=n).astype(np.float64)
+        self.n_upper_caps = np.bincount(self.word_para[upper], minlength=n).astype(np.float64)
+        self._names = self.word_ids[upper], self.word_para[upper]
 
     def per_word(self, values: np.ndarray) -> np.ndarray:
         """Mean of a per-word value over each paragraph's words (0 for a paragraph without)."""
@@ -363,7 +366,7 @@ class _Page:
         """Each paragraph lower-cased with every run of characters other than letters and
         digits turned into one space, ends stripped: the key under which two paragraphs
         count as the same. Built from the words, split at underscores."""
-        keys = list(map(" ".join, self.tokens))
+        keys = "\n".join(map(" ".join, self._tokens)).lower().split("\n")
         for i, key in enumerate(keys):
             if "_" in key:
                 keys[i] = " ".join(filter(None, key.replace("_", " ").split(" ")))
@@ -371,8 +374,9 @@ class _Page:
 
     def name_sets(self) -> tuple[np.ndarray, np.ndarray, int]:
         """Each paragraph's distinct capitalised words (lower-cased) as (row, name id) pairs."""
-        names, rows = self._names
-        ids, size = _factorize(list(map(str.lower, names)))
+        word_ids, rows = self._names
+        uniq, ids = np.unique(word_ids, return_inverse=True)
+        size = len(uniq)
         pairs = np.unique(rows * max(size, 1) + ids)
         return pairs // max(size, 1), pairs % max(size, 1), size
 
@@ -381,6 +385,17 @@ def _factorize(items: list[str]) -> tuple[np.ndarray, int]:
     """Integer ids for strings, numbered in order of first appearance."""
     index = {w: i for i, w in enumerate(dict.fromkeys(items))}
     return np.fromiter(map(index.__getitem__, items), np.int64, len(items)), len(index)
+
+
+def _letter_and_upper(chars: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per character of ``chars``: is it a letter, and is it an upper-case one (str's own
+    tests, run once per distinct character)."""
+    cp = np.frombuffer(chars.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    uniq, inv = np.unique(cp, return_inverse=True)
+    distinct = [chr(c) for c in uniq]
+    letter = np.fromiter(map(str.isalpha, distinct), bool, len(distinct))
+    upper = np.fromiter(map(str.isupper, distinct), bool, len(distinct))
+    return letter[inv], upper[inv]
 
 
 def _char_class(c: str) -> int:

@@ -167,23 +167,40 @@ class PartialLabelLogisticRegression(ClassifierMixin, BaseEstimator):
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
 
-def context_features(P: np.ndarray, windows: Sequence[int]) -> np.ndarray:
-    """Pass-one probabilities of a paragraph, its neighbours, and their means over each
-    window before and after it, plus the document's mean: what pass two reads."""
+def context_features(P: np.ndarray, windows: Sequence[int], starts: Sequence[int] | None = None) -> np.ndarray:
+    """Pass-one probabilities of a paragraph and their means over each window of paragraphs
+    before and after it, plus the document's mean: what pass two reads.
+
+    ``P`` may stack several documents' rows, ``starts`` giving each one's first row (default:
+    one document); no window crosses into another document. Window sums are built by adding
+    one shifted copy of ``P`` at a time, masked at document edges, so each row's figures
+    come from its own document alone, in the same order, whatever else is in the batch."""
     n, k = P.shape
-    zero = np.zeros((1, k))
-    cum = np.vstack([zero, np.cumsum(P, axis=0)])  # cum[i] = sum of P[:i]
+    starts = np.zeros(1, dtype=np.int64) if starts is None else np.asarray(starts, dtype=np.int64)
+    sizes = np.diff(np.append(starts, n))
+    starts, sizes = starts[sizes > 0], sizes[sizes > 0]
+    first = np.repeat(starts, sizes)  # each row's document's first row
+    end = first + np.repeat(sizes, sizes)
     idx = np.arange(n)
-    parts = [P]
-    for w in windows:
-        lo = np.maximum(idx - w, 0)
-        before = (cum[idx] - cum[lo]) / np.maximum(idx - lo, 1)[:, None]
-        hi = np.minimum(idx + 1 + w, n)
-        after = (cum[hi] - cum[idx + 1]) / np.maximum(hi - idx - 1, 1)[:, None]
-        parts += [before, after]
-    mean = P.mean(axis=0, keepdims=True) if n else zero
-    parts.append(np.repeat(mean, n, axis=0))
-    return np.hstack(parts)
+    out = np.empty((n, k * (2 + 2 * len(windows))))
+    out[:, :k] = P
+    before, after = np.zeros((n, k)), np.zeros((n, k))
+    reach = 0
+    for w, j in sorted(zip(windows, range(len(windows)))):  # widest last: sums grow
+        for d in range(reach + 1, w + 1):  # widen both windows to d rows
+            if d >= n:
+                break
+            before[d:] += np.where((idx[d:] - d >= first[d:])[:, None], P[:-d], 0.0)
+            after[:-d] += np.where((idx[:-d] + d < end[:-d])[:, None], P[d:], 0.0)
+        reach = max(reach, w)
+        n_before = np.minimum(idx - first, w)
+        n_after = np.minimum(end - 1 - idx, w)
+        out[:, k * (1 + 2 * j):k * (2 + 2 * j)] = before / np.maximum(n_before, 1)[:, None]
+        out[:, k * (2 + 2 * j):k * (3 + 2 * j)] = after / np.maximum(n_after, 1)[:, None]
+    if n:
+        mean = np.add.reduceat(P, starts, axis=0) / sizes[:, None]
+        out[:, -k:] = np.repeat(mean, sizes, axis=0)
+    return out
 
 
 class ContextClassifier(ClassifierMixin, BaseEstimator):
@@ -267,8 +284,12 @@ class ContextClassifier(ClassifierMixin, BaseEstimator):
             return [np.zeros((0, len(CLASSES))) for _ in X]
         p1 = self.first_.predict_proba(allx)
         bounds = np.cumsum([0] + sizes)
-        p2 = self.second_.predict_proba(np.vstack([
-            _second_input(allx[a:b], p1[a:b], self.windows) for a, b in zip(bounds[:-1], bounds[1:])]))
+        # the whole batch at once; each row's figures are those _second_input gives its page
+        second = np.empty((len(allx), allx.shape[1] + p1.shape[1] * (2 + 2 * len(self.windows))),
+                          dtype=np.result_type(allx.dtype, np.float32))
+        second[:, :allx.shape[1]] = allx
+        second[:, allx.shape[1]:] = context_features(p1, self.windows, bounds[:-1])
+        p2 = self.second_.predict_proba(second)
         return [p2[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
 
     def predict(self, X: Sequence[np.ndarray]) -> list[np.ndarray]:

@@ -2,6 +2,7 @@
 import re
 import zlib
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -58,6 +59,17 @@ def test_clean_many_gives_the_same_results_as_clean_in_order(shipped_model):
     texts = [read_seed(s) for s in SEEDS] + ["", "   \n\t\n"]
     many = list(segmenter.clean_many(texts, model=shipped_model, batch_size=2))
     assert many == [segmenter.clean(t, model=shipped_model) for t in texts]
+
+
+def test_a_pages_probabilities_do_not_depend_on_the_rest_of_its_batch(shipped_model):
+    # the context pass runs over a whole batch at once; no window may reach another page
+    # (float32 matrix products may round differently for other batch shapes: 1e-6 at most)
+    pages = [segmenter.segment(read_seed(s)) for s in SEEDS] + [[], segmenter.segment("one line")]
+    together = shipped_model.predict_proba(pages)
+    backwards = shipped_model.predict_proba(pages[::-1])[::-1]
+    for page, p, q in zip(pages, together, backwards):
+        alone = shipped_model.predict_proba([page])[0]
+        assert np.allclose(p, alone, rtol=0, atol=1e-6) and np.allclose(q, alone, rtol=0, atol=1e-6)
 
 
 def test_classify_has_one_row_per_paragraph_with_documented_columns(shipped_model):

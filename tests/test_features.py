@@ -57,3 +57,13 @@ def test_a_line_read_with_its_newline_still_ends_like_a_sentence():
 def test_card_times_are_found_whatever_the_case_or_letter_form():
     rows = ParagraphFeatures().document_features(["YESTERDAY", "yeſterday", "5 Hours Ago", "Today's weather"])
     assert _column(rows, "time_ago") == [1.0, 1.0, 1.0, 1.0]
+
+
+def test_capitalised_words_and_word_lengths_come_from_the_one_tokenizing_pass():
+    from segmenter.features import _Page
+
+    page = _Page(["Hello wörld 12 ab_c Über", "", "x Ǆ"])
+    assert page.word_len.tolist() == [5, 5, 2, 4, 4, 1, 1]
+    assert page.n_caps.tolist() == [4, 0, 2] and page.n_upper_caps.tolist() == [2, 0, 1]
+    rows, cols, size = page.name_sets()
+    assert rows.tolist() == [0, 0, 2] and size == 3
