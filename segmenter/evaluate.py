@@ -862,6 +862,9 @@ def summarize(result: dict) -> dict:
         out["standard"][subset] = {
             name: {k: round(float(v[k]), 4) for k in ("precision", "recall", "f1", "f1_std") if k in v}
             for name, v in block.get("systems", {}).items()}
+    cal = result.get("calibration")
+    if cal and cal.get("lines"):
+        out["calibration"] = {k: round(float(cal[k]), 4) for k in ("ece", "brier")} | {"lines": cal["lines"]}
     allp = out["standard"].get("all", {})
     if "segmenter" in allp and "justext" in allp:
         out["f1_over_justext"] = round(allp["segmenter"]["f1"] - allp["justext"]["f1"], 4)

@@ -362,12 +362,14 @@ def test_record_merges_held_out_figures_into_model_metadata_and_refuses_seen_doc
               "held_out": {"held_out": True, "summary": "yes"},
               "standard": {"all": {"systems": {
                   "segmenter": {"precision": 0.9, "recall": 0.95, "f1": 0.92, "f1_std": 0.01},
-                  "justext": {"precision": 0.8, "recall": 0.8, "f1": 0.8, "f1_std": 0.02}}}}}
+                  "justext": {"precision": 0.8, "recall": 0.8, "f1": 0.8, "f1_std": 0.02}}}},
+              "calibration": {"lines": 40, "ece": 0.031234, "brier": 0.07, "bins": []}}
     record_summary(meta, result)
     rec = json.loads(meta.read_text())
     assert rec["sha256"] == "abc"
     assert rec["evaluations"]["l3s_gn1.jsonl.gz"]["standard"]["all"]["segmenter"]["f1"] == 0.92
     assert rec["evaluations"]["l3s_gn1.jsonl.gz"]["f1_over_justext"] == 0.12
+    assert rec["evaluations"]["l3s_gn1.jsonl.gz"]["calibration"] == {"ece": 0.0312, "brier": 0.07, "lines": 40}
     result["held_out"] = {"held_out": False}
     with pytest.raises(EvaluationError, match="not held-out"):
         record_summary(meta, result)
