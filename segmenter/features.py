@@ -118,7 +118,7 @@ class ParagraphFeatures(TransformerMixin, BaseEstimator):
         f["has_pipe"] = np.array([(" | " in t) or (" - " in t and n_w < 15) for t, n_w in zip(texts, n_words)], dtype=np.float64)
         f["is_bullet"] = page.count(_BULLET) > 0
         f["urlish"] = page.matches_short(_URLISH, page.contains("http", "www.", ".com", "@"))
-        f["copyright"] = np.array(["©" in t or "(c)" in t for t in page.lower], dtype=np.float64)
+        f["copyright"] = page.contains("©", "(c)").astype(np.float64)
         f["question"] = np.array([t.rstrip("\"'”’").endswith("?") for t in texts], dtype=np.float64)
         f["short_word_ratio"] = page.per_word(page.word_len <= 3)
         word_counts = np.bincount(page.word_ids, minlength=page.vocab_size)
@@ -290,8 +290,6 @@ class _Page:
         self.joined = "\n".join(texts)
         self.n_chars = np.fromiter(map(len, texts), np.int64, n).astype(np.float64)
         self.starts = np.concatenate([[0], np.cumsum(self.n_chars[:-1] + 1)]).astype(np.int64)
-        self.lower_joined = self.joined.lower()
-        self.lower = self.lower_joined.split("\n")
         self._folded: str | None = None
         # one tokenizing pass, over the text as written: words and names both come from it
         self._tokens = list(map(_WORD.findall, texts))
@@ -374,16 +372,16 @@ class _Page:
 
     def name_sets(self) -> tuple[np.ndarray, np.ndarray, int]:
         """Each paragraph's distinct capitalised words (lower-cased) as (row, name id) pairs."""
-        word_ids, rows = self._names
-        uniq, ids = np.unique(word_ids, return_inverse=True)
-        size = len(uniq)
+        ids, rows = self._names  # word ids: names share the words' vocabulary
+        size = self.vocab_size
         pairs = np.unique(rows * max(size, 1) + ids)
         return pairs // max(size, 1), pairs % max(size, 1), size
 
 
 def _factorize(items: list[str]) -> tuple[np.ndarray, int]:
     """Integer ids for strings, numbered in order of first appearance."""
-    index = {w: i for i, w in enumerate(dict.fromkeys(items))}
+    index = dict.fromkeys(items)
+    index.update(zip(index, range(len(index))))  # same keys: values replaced in place
     return np.fromiter(map(index.__getitem__, items), np.int64, len(items)), len(index)
 
 
