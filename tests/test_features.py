@@ -66,4 +66,4 @@ def test_capitalised_words_and_word_lengths_come_from_the_one_tokenizing_pass():
     assert page.word_len.tolist() == [5, 5, 2, 4, 4, 1, 1]
     assert page.n_caps.tolist() == [4, 0, 2] and page.n_upper_caps.tolist() == [2, 0, 1]
     rows, cols, size = page.name_sets()
-    assert rows.tolist() == [0, 0, 2] and size == 3
+    assert rows.tolist() == [0, 0, 2] and len(set(cols.tolist())) == 3 and size == page.vocab_size == 7
