@@ -106,7 +106,7 @@ def _clean_partition(part: pd.Series, path: str | None, threshold: float | None,
 
 def clean_series(series: dd.Series, model: str | os.PathLike | None = None,
                  threshold: float | None = None, *, allow_unverified: bool = False,
-                 batch_size: int = 64) -> dd.Series:
+                 batch_size: int = api.BATCH_SIZE) -> dd.Series:
     """A lazy Dask Series of the cleaned pages of ``series``, partition for partition, same
     index and name. ``model`` is a path every worker can read (None: the shipped model);
     ``threshold`` and ``allow_unverified`` mean what they do for ``clean``/``load_model``."""
@@ -121,7 +121,7 @@ def clean_series(series: dd.Series, model: str | os.PathLike | None = None,
 
 def clean_bag(bag: db.Bag, model: str | os.PathLike | None = None,
               threshold: float | None = None, *, allow_unverified: bool = False,
-              batch_size: int = 64) -> db.Bag:
+              batch_size: int = api.BATCH_SIZE) -> db.Bag:
     """A lazy Dask Bag of the cleaned pages of ``bag`` (a Bag of str, e.g.
     ``db.read_text("crawl/*.jsonl.gz").map(json.loads).pluck("text")``), in order."""
     if not isinstance(bag, db.Bag):

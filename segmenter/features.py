@@ -279,15 +279,20 @@ class _Page:
 
     def __init__(self, texts: Sequence[str]):
         texts = list(texts)
+        self.n = n = len(texts)
+        joined = "\n".join(texts)
+        # the joined page holds n - 1 newlines unless a paragraph holds one of its own
+        clean = joined.count("\n") == max(n - 1, 0)
         # a sentence end may sit before one final newline (a line read with its "\n")
-        self.ends = np.array([t[:-1].rstrip(_SENT_CLOSERS)[-1:] in _SENT_END_CHARS if t.endswith("\n")
+        self.ends = np.array([t.rstrip(_SENT_CLOSERS)[-1:] in _SENT_END_CHARS for t in texts] if clean else
+                             [t[:-1].rstrip(_SENT_CLOSERS)[-1:] in _SENT_END_CHARS if t.endswith("\n")
                               else t.rstrip(_SENT_CLOSERS)[-1:] in _SENT_END_CHARS for t in texts],
                              dtype=np.float64)
-        if any("\n" in t for t in texts):  # no paragraph may hold the joining "\n"
+        if not clean:  # no paragraph may hold the joining "\n"
             texts = [t.replace("\n", " ") for t in texts]
+            joined = "\n".join(texts)
         self.texts = texts
-        self.n = n = len(texts)
-        self.joined = "\n".join(texts)
+        self.joined = joined
         self.n_chars = np.fromiter(map(len, texts), np.int64, n).astype(np.float64)
         self.starts = np.concatenate([[0], np.cumsum(self.n_chars[:-1] + 1)]).astype(np.int64)
         self._folded: str | None = None
