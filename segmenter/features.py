@@ -404,13 +404,21 @@ def _factorize(items: list[str]) -> tuple[np.ndarray, int]:
 
 def _letter_and_upper(chars: str) -> tuple[np.ndarray, np.ndarray]:
     """Per character of ``chars``: is it a letter, and is it an upper-case one (str's own
-    tests, run once per distinct character)."""
+    tests: a table for ASCII, and once per distinct character beyond)."""
     cp = np.frombuffer(chars.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    uniq, inv = np.unique(cp, return_inverse=True)
-    distinct = [chr(c) for c in uniq]
-    letter = np.fromiter(map(str.isalpha, distinct), bool, len(distinct))
-    upper = np.fromiter(map(str.isupper, distinct), bool, len(distinct))
-    return letter[inv], upper[inv]
+    ascii_cp = np.minimum(cp, 127)
+    letter, upper = _ASCII_LETTER[ascii_cp], _ASCII_UPPER[ascii_cp]
+    wide = np.flatnonzero(cp > 127)
+    if len(wide):
+        uniq, inv = np.unique(cp[wide], return_inverse=True)
+        distinct = [chr(c) for c in uniq]
+        letter[wide] = np.fromiter(map(str.isalpha, distinct), bool, len(distinct))[inv]
+        upper[wide] = np.fromiter(map(str.isupper, distinct), bool, len(distinct))[inv]
+    return letter, upper
+
+
+_ASCII_LETTER = np.array([chr(c).isalpha() for c in range(128)])
+_ASCII_UPPER = np.array([chr(c).isupper() for c in range(128)])
 
 
 def _char_class(c: str) -> int:
