@@ -414,7 +414,7 @@ def _letter_and_upper(chars: str) -> tuple[np.ndarray, np.ndarray]:
         distinct = [chr(c) for c in uniq]
         letter[wide] = np.fromiter(map(str.isalpha, distinct), bool, len(distinct))[inv]
         upper[wide] = np.fromiter(map(str.isupper, distinct), bool, len(distinct))[inv]
-    return letter, upper
+    return letter, upper & letter  # "Ⅻ" is upper case but no letter: not a name
 
 
 _ASCII_LETTER = np.array([chr(c).isalpha() for c in range(128)])

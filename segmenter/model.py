@@ -171,8 +171,8 @@ def context_features(P: np.ndarray, windows: Sequence[int], starts: Sequence[int
     """Pass-one probabilities of a paragraph and their means over each window of paragraphs
     before and after it, plus the document's mean: what pass two reads.
 
-    ``P`` may stack several documents' rows, ``starts`` giving each one's first row (default:
-    one document); no window crosses into another document. Window sums are built by adding
+    ``P`` may stack several documents' rows, ``starts`` giving each one's first row in
+    increasing order (default: one document); no window crosses into another document. Window sums are built by adding
     one shifted copy of ``P`` at a time, masked at document edges, so each row's figures
     come from its own document alone, in the same order, whatever else is in the batch."""
     n, k = P.shape

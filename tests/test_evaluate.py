@@ -116,6 +116,8 @@ def test_calibration_error_is_zero_when_probabilities_match_frequencies_and_larg
     assert [(b["lines"], b["observed"]) for b in cal["bins"]] == [(4, 0.25), (4, 0.75)]
     overconfident = M.calibration([0.95] * 4, [True, False, True, False])
     assert overconfident["ece"] == pytest.approx(0.45)
+    # bins weigh by their lines: nine right, one line 0.9 off (0.18, not the bins' mean 0.5)
+    assert M.calibration([0.1] * 9 + [0.9], [False] * 10)["ece"] == pytest.approx(0.18)
     assert M.calibration([1.0], [True])["bins"][0]["to"] == 1.0  # p = 1 falls in the last bin
     with pytest.raises(ValueError, match="2 probabilities but 1 outcomes"):
         M.calibration([0.1, 0.2], [True])

@@ -62,8 +62,12 @@ def test_card_times_are_found_whatever_the_case_or_letter_form():
 def test_capitalised_words_and_word_lengths_come_from_the_one_tokenizing_pass():
     from segmenter.features import _Page
 
-    page = _Page(["Hello wörld 12 ab_c Über", "", "x Ǆ"])
-    assert page.word_len.tolist() == [5, 5, 2, 4, 4, 1, 1]
-    assert page.n_caps.tolist() == [4, 0, 2] and page.n_upper_caps.tolist() == [2, 0, 1]
+    page = _Page(["Hello wörld 12 ab_c Über", "", "x Ǆ Ⅻ", "hello HELLO"])
+    assert page.word_len.tolist() == [5, 5, 2, 4, 4, 1, 1, 1, 5, 5]
+    # a word start counts when it is a letter, a capital when it is also upper case ("Ⅻ" is not)
+    assert page.n_caps.tolist() == [4, 0, 2, 2] and page.n_upper_caps.tolist() == [2, 0, 1, 1]
     rows, cols, size = page.name_sets()
-    assert rows.tolist() == [0, 0, 2] and len(set(cols.tolist())) == 3 and size == page.vocab_size == 7
+    assert rows.tolist() == [0, 0, 2, 3] and size == page.vocab_size
+    # names are lower-cased: "Hello" and "HELLO" are one name
+    assert cols[0] == cols[3] and len(set(cols.tolist())) == 3
+    assert (page.n_upper_caps <= page.n_caps).all()
