@@ -283,10 +283,8 @@ class _Page:
         # the joined page holds n - 1 newlines unless a paragraph holds one of its own
         clean = joined.count("\n") == max(n - 1, 0)
         # a sentence end may sit before one final newline (a line read with its "\n")
-        self.ends = np.array([t.rstrip(_SENT_CLOSERS)[-1:] in _SENT_END_CHARS for t in texts] if clean else
-                             [t[:-1].rstrip(_SENT_CLOSERS)[-1:] in _SENT_END_CHARS if t.endswith("\n")
-                              else t.rstrip(_SENT_CLOSERS)[-1:] in _SENT_END_CHARS for t in texts],
-                             dtype=np.float64)
+        tails = texts if clean else [t[:-1] if t.endswith("\n") else t for t in texts]
+        self.ends = np.array([t.rstrip(_SENT_CLOSERS)[-1:] in _SENT_END_CHARS for t in tails], dtype=np.float64)
         if not clean:  # no paragraph may hold the joining "\n"
             texts = [t.replace("\n", " ") for t in texts]
             joined = "\n".join(texts)
@@ -304,7 +302,7 @@ class _Page:
         spaced = " ".join(written)
         words = spaced.lower().split(" ") if written else []
         self.word_para = np.repeat(np.arange(n), self.n_words.astype(np.int64))
-        cp = np.frombuffer(spaced.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        cp = _codepoints(spaced)
         gaps = np.flatnonzero(cp == 32)
         self.word_len = np.diff(np.concatenate([[-1], gaps, [len(cp)]])).astype(np.float64) - 1 if written else np.zeros(0)
         self.word_ids, self.vocab_size = _factorize(words)
@@ -351,12 +349,7 @@ class _Page:
 
     def char_counts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per paragraph: digits, alphanumerics and whitespace characters (str's own tests)."""
-        cp = np.frombuffer(self.joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        table = _ASCII_CLASSES[np.minimum(cp, 127)]
-        wide = np.flatnonzero(cp > 127)
-        if len(wide):
-            uniq, inv = np.unique(cp[wide], return_inverse=True)
-            table[wide] = np.array([_char_class(chr(c)) for c in uniq], dtype=np.uint8)[inv]
+        table = _char_table(_codepoints(self.joined), _ASCII_CLASSES, _char_class)
         end = self.starts + self.n_chars.astype(np.int64)
         out = []
         for bit in (1, 2, 4):
@@ -403,22 +396,33 @@ def _factorize(items: list[str]) -> tuple[np.ndarray, int]:
 
 
 def _letter_and_upper(chars: str) -> tuple[np.ndarray, np.ndarray]:
-    """Per character of ``chars``: is it a letter, and is it an upper-case one (str's own
-    tests: a table for ASCII, and once per distinct character beyond)."""
-    cp = np.frombuffer(chars.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    ascii_cp = np.minimum(cp, 127)
-    letter, upper = _ASCII_LETTER[ascii_cp], _ASCII_UPPER[ascii_cp]
+    """Per character of ``chars``: is it a letter, and is it an upper-case letter ("Ⅻ" is
+    upper case but no letter: not a name)."""
+    bits = _char_table(_codepoints(chars), _ASCII_LETTER_BITS, _letter_bits)
+    return (bits & 1) > 0, bits == 3
+
+
+def _letter_bits(c: str) -> int:
+    return c.isalpha() | c.isupper() << 1
+
+
+def _codepoints(text: str) -> np.ndarray:
+    """The code points of ``text`` (lone surrogates included) as a uint32 array."""
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+def _char_table(cp: np.ndarray, ascii_table: np.ndarray, bits_of) -> np.ndarray:
+    """Per code point, the bits ``bits_of(char)`` gives it: from ``ascii_table`` for ASCII,
+    and by calling ``bits_of`` once per distinct character beyond."""
+    out = ascii_table[np.minimum(cp, 127)]
     wide = np.flatnonzero(cp > 127)
     if len(wide):
         uniq, inv = np.unique(cp[wide], return_inverse=True)
-        distinct = [chr(c) for c in uniq]
-        letter[wide] = np.fromiter(map(str.isalpha, distinct), bool, len(distinct))[inv]
-        upper[wide] = np.fromiter(map(str.isupper, distinct), bool, len(distinct))[inv]
-    return letter, upper & letter  # "Ⅻ" is upper case but no letter: not a name
+        out[wide] = np.array([bits_of(chr(c)) for c in uniq], dtype=out.dtype)[inv]
+    return out
 
 
-_ASCII_LETTER = np.array([chr(c).isalpha() for c in range(128)])
-_ASCII_UPPER = np.array([chr(c).isupper() for c in range(128)])
+_ASCII_LETTER_BITS = np.array([_letter_bits(chr(c)) for c in range(128)], dtype=np.uint8)
 
 
 def _char_class(c: str) -> int:
