@@ -815,10 +815,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         result = evaluate(opts)
-    except (EvaluationError, TrainingError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except ModelError as exc:
+    except (EvaluationError, TrainingError, ModelError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except ModelRunError as exc:

@@ -172,9 +172,10 @@ def context_features(P: np.ndarray, windows: Sequence[int], starts: Sequence[int
     before and after it, plus the document's mean: what pass two reads.
 
     ``P`` may stack several documents' rows, ``starts`` giving each one's first row in
-    increasing order (default: one document); no window crosses into another document. Window sums are built by adding
-    one shifted copy of ``P`` at a time, masked at document edges, so each row's figures
-    come from its own document alone, in the same order, whatever else is in the batch."""
+    increasing order (default: one document); no window crosses into another document.
+    Window sums are built by adding one shifted copy of ``P`` at a time, masked at document
+    edges, so each row's figures come from its own document alone, in the same order,
+    whatever else is in the batch."""
     n, k = P.shape
     starts = np.zeros(1, dtype=np.int64) if starts is None else np.asarray(starts, dtype=np.int64)
     sizes = np.diff(np.append(starts, n))
@@ -284,12 +285,8 @@ class ContextClassifier(ClassifierMixin, BaseEstimator):
             return [np.zeros((0, len(CLASSES))) for _ in X]
         p1 = self.first_.predict_proba(allx)
         bounds = np.cumsum([0] + sizes)
-        # the whole batch at once; each row's figures are those _second_input gives its page
-        second = np.empty((len(allx), allx.shape[1] + p1.shape[1] * (2 + 2 * len(self.windows))),
-                          dtype=np.result_type(allx.dtype, np.float32))
-        second[:, :allx.shape[1]] = allx
-        second[:, allx.shape[1]:] = context_features(p1, self.windows, bounds[:-1])
-        p2 = self.second_.predict_proba(second)
+        # the whole batch at once: each row gets the figures its page alone would
+        p2 = self.second_.predict_proba(_second_input(allx, p1, self.windows, bounds[:-1]))
         return [p2[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
 
     def predict(self, X: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -301,10 +298,16 @@ class ContextClassifier(ClassifierMixin, BaseEstimator):
                 for p in self.predict_proba(X)]
 
 
-def _second_input(x: np.ndarray, p1: np.ndarray, windows: Sequence[int]) -> np.ndarray:
-    """What pass two reads for one document: its features and the context of pass one's
-    probabilities, in float32 like the features (half the solver's memory traffic)."""
-    return np.hstack([x, context_features(p1, windows).astype(np.float32)])
+def _second_input(x: np.ndarray, p1: np.ndarray, windows: Sequence[int],
+                  starts: Sequence[int] | None = None) -> np.ndarray:
+    """What pass two reads for one document (or a batch, ``starts`` as for
+    ``context_features``): its features and the context of pass one's probabilities, in
+    float32 like the features (half the solver's memory traffic)."""
+    out = np.empty((len(x), x.shape[1] + p1.shape[1] * (2 + 2 * len(windows))),
+                   dtype=np.result_type(x.dtype, np.float32))
+    out[:, :x.shape[1]] = x
+    out[:, x.shape[1]:] = context_features(p1, windows, starts)
+    return out
 
 
 def _fit_rows(model: PartialLabelLogisticRegression, X: Sequence[np.ndarray],
