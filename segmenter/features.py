@@ -13,7 +13,8 @@ happen to mean "Telegram" can carry over to other sites; these relations can.
 from __future__ import annotations
 
 import re
-from itertools import chain
+from bisect import bisect_right
+from itertools import chain, repeat
 from operator import itemgetter
 from typing import Sequence
 
@@ -26,8 +27,12 @@ _WORD = re.compile(r"\w+")
 #: A paragraph ends like a sentence: one of these, then only closing quotes and brackets.
 _SENT_END_CHARS = frozenset(".!?。！？…")
 _SENT_CLOSERS = "\"'”’»)]"
-# _SENT_SPLIT and _BULLET run once over the whole page (paragraphs joined by "\n", which no
-# paragraph holds) and match no "\n", so no match spans two paragraphs.
+_SENT_END_CODES = np.array(sorted(map(ord, _SENT_END_CHARS)))
+_SENT_CLOSER_CODES = np.array(sorted(map(ord, _SENT_CLOSERS)))
+_QUESTION_CODES = np.array([ord(c) for c in "?\"'”’"])  # a question's last character
+_BULLET_CODES = np.array([ord(c) for c in "•·*▪►»◦‣-"])
+# _SENT_SPLIT runs once over the whole page (paragraphs joined by "\n", which no paragraph
+# holds) and matches no "\n", so no match spans two paragraphs.
 _SENT_SPLIT = re.compile(r"[.!?。！？][\"'”’»)\]]*[^\S\n]")
 _TIME_AGO = re.compile(
     r"\b\d+\s*(?:s|sec|secs|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?|w|weeks?|"
@@ -36,13 +41,33 @@ _DATE = re.compile(
     r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b|"
     r"\b\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b|"
     r"\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b|\b\d{1,2}:\d{2}\b", re.I)
+#: A short line that opens or closes one comment of a thread: "Jane says", "by jo (123) writes:",
+#: "Reply", "Report".
+_COMMENT_MARK = re.compile(r"(?:\b(?:says|writes|wrote|said|replied|replies)\s*:?|^(?:reply|report(?: comment)?|"
+                           r"log in to reply|like|likes?\s*\d*|\d+\s+likes?))$", re.I)
+#: Share buttons and follow links: short lines naming where to share the page.
+_SOCIAL = re.compile(r"\b(?:facebook|twitter|linkedin|pinterest|reddit|tumblr|whatsapp|flipboard|instagram|"
+                     r"youtube|tiktok|threads|bluesky|mastodon|e-?mail|print|copy link|share)\b", re.I)
+_SOCIAL_NEEDLES = ("facebook", "twitter", "linkedin", "pinterest", "reddit", "tumblr", "whatsapp",
+                   "flipboard", "instagram", "youtube", "tiktok", "threads", "bluesky", "mastodon",
+                   "mail", "print", "copy link", "share")
+#: Headings that open a comment thread or reviews: what follows them is readers' text.
+_COMMENTS_HEADING = re.compile(
+    r"^(?:comments?|\d+\s+(?:comments?|responses?|replies|thoughts)\b.*|leave a (?:comment|reply)|"
+    r"reader interactions|(?:join the )?(?:discussion|conversation)|reviews|testimonials)\s*:?$", re.I)
+_HEADING_TRIM = " :-–—|#*"  # stripped from a line's ends before the heading test
+_COMMENT_NEEDLES = ("says", "writes", "wrote", "said", "repl", "report", "like")
 _SOURCE_DASH = re.compile(r"^[-–—]\s*\S")
-_BULLET = re.compile(r"^[•·*▪►»◦‣-][^\S\n]", re.M)
+_DASHES = np.array([ord(c) for c in "-–—"])
+#: A bullet and a space opening a paragraph (tested only where the first character is one).
+_BULLET = re.compile(r"^[•·*▪►»◦‣-][^\S\n]")
 _URLISH = re.compile(r"https?://|www\.|\.com\b|@\w", re.I)
 #: Widget and section headings that start page furniture (several languages, lower case).
 _HEADING = re.compile(
     r"^(?:related(?: articles?| stories| posts| news| content| reading)?|"
-    r"you (?:may|might) also (?:like|enjoy)|more (?:from|on|stories|news|like this)\b.*|"
+    r"you (?:may|might) also (?:like|enjoy)\b.*|more (?:from|on|stories|news|like this)\b.*|"
+    r"recent(?: articles| posts| stories| news)?|reader interactions|(?:join the )?(?:discussion|conversation)|"
+    r"\d+\s+(?:comments?|responses?|replies|thoughts)\b.*|reviews|testimonials|"
     r"read (?:more|next|also)|see also|also read|recommended(?: for you| stories)?|"
     r"(?:most )?(?:popular|read|viewed|shared)(?: stories| articles| now)?|trending(?: now| stories)?|"
     r"latest(?: news| stories| articles)?|top stories|comments?|\d+\s+comments?|leave a (?:comment|reply)|"
@@ -113,12 +138,18 @@ class ParagraphFeatures(TransformerMixin, BaseEstimator):
         digits, alnum, space = page.char_counts()
         f["digit_ratio"] = digits / np.maximum(n_chars, 1)
         f["punct_ratio"] = (n_chars - alnum - space) / np.maximum(n_chars, 1)
-        f["ends_colon"] = np.array([t.endswith(":") for t in texts], dtype=np.float64)
-        f["has_pipe"] = np.array([(" | " in t) or (" - " in t and n_w < 15) for t, n_w in zip(texts, n_words)], dtype=np.float64)
-        f["is_bullet"] = page.count(_BULLET) > 0
+        f["ends_colon"] = (page.last_chars() == ord(":")).astype(np.float64)
+        has_bar = page.contains(" | ")
+        f["has_pipe"] = (has_bar | (page.contains(" - ") & (n_words < 15))).astype(np.float64)
+        f["is_bullet"] = page.bullets()
         f["urlish"] = page.matches_short(_URLISH, page.contains("http", "www.", ".com", "@"))
         f["copyright"] = page.contains("©", "(c)").astype(np.float64)
-        f["question"] = np.array([t.rstrip("\"'”’").endswith("?") for t in texts], dtype=np.float64)
+        f["social"] = page.matches_short(_SOCIAL, n_words <= 12, _SOCIAL_NEEDLES)
+        # boilerpipe's terminating blocks: after a copyright line comes the footer
+        f["copyright_before"] = (np.cumsum(f["copyright"]) - f["copyright"] > 0).astype(np.float64)
+        f["question"] = np.zeros(n)
+        for i in np.flatnonzero(_among(page.last_chars(), _QUESTION_CODES)):
+            f["question"][i] = texts[i].rstrip("\"'”’").endswith("?")
         f["short_word_ratio"] = page.per_word(page.word_len <= 3)
         word_counts = np.bincount(page.word_ids, minlength=page.vocab_size)
         # the most frequent words, ties broken by first appearance
@@ -129,8 +160,11 @@ class ParagraphFeatures(TransformerMixin, BaseEstimator):
         has_digit = digits > 0  # every date and "N hours ago" holds one; only "today" and kin do not
         f["time_ago"] = page.matches_short(_TIME_AGO, (n_words <= 8) & (has_digit | page.contains("yesterday", "just now", "today")))
         f["date_like"] = page.matches_short(_DATE, (n_words <= 12) & has_digit)
-        f["source_dash"] = page.matches_short(_SOURCE_DASH, n_words <= 6)
-        heading = np.array([bool(_HEADING.match(t.strip(" :-–—|#*"))) for t in texts], dtype=np.float64)
+        f["source_dash"] = page.matches_short(_SOURCE_DASH, (n_words <= 6) & _among(page.first_chars(), _DASHES))
+        # a heading may carry the page's name after a bar ("109 Comments | Garden Blog")
+        heads = _before_bar(texts, has_bar)
+        heading = np.fromiter(map(bool, map(_HEADING.match, map(str.strip, heads, repeat(_HEADING_TRIM)))),
+                              bool, n).astype(np.float64)
         f["is_heading"] = heading
         norm = page.normalised()
         norm_ids, _ = _factorize(norm)  # numbered in order of first appearance
@@ -162,6 +196,20 @@ class ParagraphFeatures(TransformerMixin, BaseEstimator):
         nonprose_after = np.cumsum((1 - prose) * (idx > run_end))
         f["furniture_after_run"] = np.log1p(nonprose_after) * (idx > run_end)
         f["time_ago_before"] = (np.cumsum(f["time_ago"]) - f["time_ago"] > 0).astype(np.float64)
+        # comment threads: a byline, a date and a reply link for every comment, so their
+        # marks keep recurring; a story has one byline and one date at most
+        f["comment_mark"] = page.matches_short(_COMMENT_MARK, n_words <= 12, _COMMENT_NEEDLES)
+        stamps = np.maximum(f["date_like"], f["time_ago"])
+        f["log_stamps_before"] = np.log1p(np.cumsum(stamps) - stamps)
+        f["log_marks_before"] = np.log1p(np.cumsum(f["comment_mark"]) - f["comment_mark"])
+        # stamps and marks within six paragraphs either side: one every few lines in a thread
+        marks = np.concatenate([[0.0], np.cumsum(stamps + f["comment_mark"])])
+        lo, hi = np.maximum(idx - 6, 0).astype(np.int64), np.minimum(idx + 7, n).astype(np.int64)
+        f["mark_density"] = (marks[hi] - marks[lo]) / (hi - lo)
+        thread = np.zeros(n)
+        for i in np.flatnonzero(heading):
+            thread[i] = _COMMENTS_HEADING.match(heads[i].strip(_HEADING_TRIM)) is not None
+        f["comments_heading_before"] = (np.cumsum(thread) - thread > 0).astype(np.float64)
         # blocks of consecutive non-prose lines: menus, widget headings and cards come in
         # blocks; a story's subheadings come alone. Structural, so no word list is needed.
         block_len, block_id = _blocks(prose)
@@ -249,11 +297,12 @@ class ParagraphFeatures(TransformerMixin, BaseEstimator):
 _OWN = (
     "log_words", "log_chars", "mean_word_len", "ends_sentence", "is_prose", "log_sentences",
     "few_words", "one_word", "cap_ratio", "digit_ratio", "punct_ratio", "ends_colon", "has_pipe",
-    "is_bullet", "urlish", "copyright", "question", "short_word_ratio", "function_ratio",
+    "is_bullet", "urlish", "copyright", "social", "copyright_before", "question", "short_word_ratio", "function_ratio",
     "time_ago", "date_like", "source_dash", "is_heading", "log_repeats",
     "rel_index", "log_index", "log_from_end", "in_run", "before_run", "after_run",
     "words_before_frac", "prose_after_frac", "run_share", "heading_before", "since_heading",
-    "furniture_after_run", "time_ago_before", "block_len", "big_blocks_after_run",
+    "furniture_after_run", "time_ago_before", "comment_mark", "log_stamps_before", "log_marks_before",
+    "mark_density", "comments_heading_before", "block_len", "big_blocks_after_run",
     "big_blocks_before_run", "since_prose", "until_prose", "words_vs_run",
     "in_loose_run", "before_loose_run", "after_loose_run", "loose_run_share", "nonprose_in_loose_run",
     "sim_lead", "sim_run", "sim_title", "is_title_candidate", "sim_first", "sim_prev", "sim_next",
@@ -264,6 +313,14 @@ _NEIGHBOUR = (
     "log_words", "ends_sentence", "is_prose", "few_words", "time_ago", "source_dash",
     "is_heading", "in_run", "sim_run", "dup_long", "block_len", "in_loose_run",
 )
+
+
+def _before_bar(texts: Sequence[str], has_bar: np.ndarray) -> list[str]:
+    """Each text up to its first " | " (a heading may carry the page's name after a bar)."""
+    out = list(texts)
+    for i in np.flatnonzero(has_bar):
+        out[i] = out[i].split(" | ", 1)[0]
+    return out
 
 
 def _paragraph_texts(doc: str | Sequence[Paragraph]) -> list[str]:
@@ -283,9 +340,10 @@ class _Page:
         # the joined page holds n - 1 newlines unless a paragraph holds one of its own
         clean = joined.count("\n") == max(n - 1, 0)
         # a sentence end may sit before one final newline (a line read with its "\n")
-        tails = texts if clean else [t[:-1] if t.endswith("\n") else t for t in texts]
-        self.ends = np.array([t.rstrip(_SENT_CLOSERS)[-1:] in _SENT_END_CHARS for t in tails], dtype=np.float64)
-        if not clean:  # no paragraph may hold the joining "\n"
+        if not clean:
+            tails = [t[:-1] if t.endswith("\n") else t for t in texts]
+            self.ends = np.array([t.rstrip(_SENT_CLOSERS)[-1:] in _SENT_END_CHARS for t in tails], dtype=np.float64)
+            # no paragraph may hold the joining "\n"
             texts = [t.replace("\n", " ") for t in texts]
             joined = "\n".join(texts)
         self.texts = texts
@@ -293,6 +351,13 @@ class _Page:
         self.n_chars = np.fromiter(map(len, texts), np.int64, n).astype(np.float64)
         self.starts = np.concatenate([[0], np.cumsum(self.n_chars[:-1] + 1)]).astype(np.int64)
         self._folded: str | None = None
+        self._cp: np.ndarray | None = None
+        self._short: tuple[bytes, list[int], str, list[int]] | None = None
+        if clean:  # a sentence end from the last character, unless closing quotes hide it
+            last = self.last_chars()
+            self.ends = _among(last, _SENT_END_CODES).astype(np.float64)
+            for i in np.flatnonzero(_among(last, _SENT_CLOSER_CODES)):
+                self.ends[i] = texts[i].rstrip(_SENT_CLOSERS)[-1:] in _SENT_END_CHARS
         # one tokenizing pass, over the text as written: words and names both come from it
         self._tokens = list(map(_WORD.findall, texts))
         self.n_words = np.fromiter(map(len, self._tokens), np.int64, n).astype(np.float64)
@@ -340,16 +405,60 @@ class _Page:
         out[np.searchsorted(self._folded_starts, np.asarray(where, dtype=np.int64), side="right") - 1] = True
         return out
 
-    def matches_short(self, pattern: re.Pattern, short: np.ndarray) -> np.ndarray:
-        """1.0 where a paragraph marked ``short`` contains ``pattern``."""
+    def matches_short(self, pattern: re.Pattern, short: np.ndarray, needles: Sequence[str] = ()) -> np.ndarray:
+        """1.0 where a paragraph marked ``short`` contains ``pattern``; with ``needles`` (lower
+        case, one of which every match holds, ignoring case) only the short paragraphs
+        holding a needle are searched, found by ``str.find`` over those paragraphs alone."""
         out = np.zeros(self.n)
-        for i in np.flatnonzero(short):
+        which = np.flatnonzero(short).tolist()
+        if needles and which:
+            key = np.packbits(short).tobytes()
+            if self._short is None or self._short[0] != key:  # several patterns share a mask
+                folded = "\n".join([self.texts[i] for i in which]).casefold()
+                lengths = np.fromiter(map(len, folded.split("\n")), np.int64, len(which))
+                ends = np.cumsum(lengths + 1).tolist()  # one past each "\n"
+                self._short = key, which, folded, ends
+            _, which, folded, ends = self._short
+            hit = set()
+            for needle in needles:
+                at = folded.find(needle)
+                while at >= 0:
+                    k = bisect_right(ends, at)
+                    hit.add(k)
+                    at = folded.find(needle, ends[k])  # on from the next paragraph
+            which = [which[k] for k in sorted(hit)]
+        for i in which:
             out[i] = pattern.search(self.texts[i]) is not None
         return out
 
+    def codepoints(self) -> np.ndarray:
+        """The joined page's code points (computed once)."""
+        if self._cp is None:
+            self._cp = _codepoints(self.joined)
+        return self._cp
+
+    def bullets(self) -> np.ndarray:
+        """Whether each paragraph starts with a bullet character and a space (``_BULLET``),
+        tested by the regular expression only where the first character is a bullet."""
+        out = np.zeros(self.n, dtype=bool)
+        for i in np.flatnonzero(_among(self.first_chars(), _BULLET_CODES)):
+            out[i] = _BULLET.match(self.texts[i]) is not None
+        return out
+
+    def first_chars(self) -> np.ndarray:
+        """Each paragraph's first code point (0 for an empty one)."""
+        cp = self.codepoints()
+        return np.where(self.n_chars > 0, cp[np.minimum(self.starts, max(len(cp) - 1, 0))] if len(cp) else 0, 0)
+
+    def last_chars(self) -> np.ndarray:
+        """Each paragraph's last code point (0 for an empty one)."""
+        cp = self.codepoints()
+        n_chars = self.n_chars.astype(np.int64)
+        return np.where(n_chars > 0, cp[np.maximum(self.starts + n_chars - 1, 0)] if len(cp) else 0, 0)
+
     def char_counts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per paragraph: digits, alphanumerics and whitespace characters (str's own tests)."""
-        table = _char_table(_codepoints(self.joined), _ASCII_CLASSES, _char_class)
+        table = _char_table(self.codepoints(), _ASCII_CLASSES, _char_class)
         end = self.starts + self.n_chars.astype(np.int64)
         out = []
         for bit in (1, 2, 4):
@@ -404,6 +513,12 @@ def _letter_and_upper(chars: str) -> tuple[np.ndarray, np.ndarray]:
 
 def _letter_bits(c: str) -> int:
     return c.isalpha() | c.isupper() << 1
+
+
+def _among(cp: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Whether each code point is one of a handful of ``codes`` (np.isin costs more than the
+    comparison at this size)."""
+    return (cp[:, None] == codes[None, :]).any(axis=1)
 
 
 def _codepoints(text: str) -> np.ndarray:

@@ -71,3 +71,28 @@ def test_capitalised_words_and_word_lengths_come_from_the_one_tokenizing_pass():
     # names are lower-cased: "Hello" and "HELLO" are one name
     assert cols[0] == cols[3] and len(set(cols.tolist())) == 3
     assert (page.n_upper_caps <= page.n_caps).all()
+
+
+def test_a_comment_thread_is_marked_by_its_bylines_stamps_and_heading():
+    story = "The council voted on Tuesday to close the old bridge for repairs."
+    thread = ["59 Comments on “The bridge closes”", "Sharon says", "December 18, 2025, 10:00 pm",
+              "I drive over it every day, so this is bad news for me.", "Reply",
+              "by geekmux ( 1040042 ) writes:", "They should have fixed it years ago, honestly."]
+    rows = ParagraphFeatures().document_features([story, story + " More.", *thread])
+    assert _column(rows, "comment_mark") == [0, 0, 0, 1, 0, 0, 1, 1, 0]
+    # the heading keeps the page name after its bar, and everything after it is the thread's
+    assert _column(rows, "is_heading")[2] == 1.0
+    assert _column(rows, "comments_heading_before") == [0, 0, 0, 1, 1, 1, 1, 1, 1]
+    stamps = _column(rows, "log_stamps_before")
+    assert stamps[:5] == [0.0] * 5 and stamps[5] > 0  # the date stamp counts from the next line on
+    density = _column(rows, "mark_density")
+    assert density[-1] > 0 and density[-1] == max(density)  # the thread's end is all marks around
+
+
+def test_share_buttons_are_social_lines_only_when_short():
+    rows = ParagraphFeatures().document_features([
+        "Click to share on WhatsApp (Opens in new window) WhatsApp", "Email",
+        "Russia restricted calls on WhatsApp and Telegram this week, regulators in Moscow said on Monday.",
+        "© 2025 Example News", "About us"])
+    assert _column(rows, "social") == [1, 1, 0, 0, 0]
+    assert _column(rows, "copyright_before") == [0, 0, 0, 0, 1]
