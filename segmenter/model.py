@@ -3,9 +3,10 @@
 Pass one is a logistic regression on each paragraph's own features. Pass two is another
 logistic regression that also reads pass one's probabilities for the paragraph's
 neighbours, averaged over several window sizes before and after it (jusText's context
-pass, learnt instead of hand-set). Pass two is trained on out-of-fold pass-one
-probabilities (grouped by document), so it learns how far to trust pass one on pages pass
-one never saw.
+pass, learnt instead of hand-set), and where the paragraph sits against the story run, the
+stretch of paragraphs pass one most believes is the story. Pass two is trained on
+out-of-fold pass-one probabilities (grouped by document), so it learns how far to trust
+pass one on pages pass one never saw.
 
 Coarse ``not-core`` labels (imported corpora) say "related-article, promo or nav" without
 saying which: each pass fits them by expectation-maximisation, spreading such a row over
@@ -303,11 +304,67 @@ def _second_input(x: np.ndarray, p1: np.ndarray, windows: Sequence[int],
     """What pass two reads for one document (or a batch, ``starts`` as for
     ``context_features``): its features and the context of pass one's probabilities, in
     float32 like the features (half the solver's memory traffic)."""
-    out = np.empty((len(x), x.shape[1] + p1.shape[1] * (2 + 2 * len(windows))),
+    n_ctx = p1.shape[1] * (2 + 2 * len(windows))
+    out = np.empty((len(x), x.shape[1] + n_ctx + len(STORY_RUN_FEATURES)),
                    dtype=np.result_type(x.dtype, np.float32))
     out[:, :x.shape[1]] = x
-    out[:, x.shape[1]:] = context_features(p1, windows, starts)
+    out[:, x.shape[1]:x.shape[1] + n_ctx] = context_features(p1, windows, starts)
+    out[:, x.shape[1] + n_ctx:] = story_run_features(p1[:, _CLASS_INDEX["core-story"]], np.expm1(x[:, 0]), starts)
     return out
+
+
+STORY_RUN_FEATURES = ("in_story_run", "before_story_run", "after_story_run", "valley_to_story_run",
+                      "story_run_share")
+
+
+def story_run_features(core: np.ndarray, words: np.ndarray, starts: Sequence[int] | None = None) -> np.ndarray:
+    """Each paragraph's relation to its page's story run: the contiguous run of paragraphs
+    that pass one most believes is the story (the run maximising the sum of
+    (p(core) - 0.5) x a weight growing with words, as a maximum-subarray search).
+
+    Columns (``STORY_RUN_FEATURES``): inside the run; log paragraphs before its start and
+    after its end; the lowest p(core) between the paragraph and the run (1 inside or
+    adjacent: a trough of furniture between a paragraph and the story says it is not the
+    story's); the run's share of the page's words."""
+    n = len(core)
+    starts = np.zeros(1, dtype=np.int64) if starts is None else np.asarray(starts, dtype=np.int64)
+    bounds = np.append(starts, n)
+    out = np.zeros((n, len(STORY_RUN_FEATURES)))
+    weight = 0.25 + np.minimum(np.maximum(words, 0), 40) / 40
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        if b <= a:
+            continue
+        p = core[a:b]
+        score = (p - 0.5) * weight[a:b]
+        lo, hi = _max_subarray(score)
+        idx = np.arange(b - a)
+        out[a:b, 0] = (idx >= lo) & (idx <= hi)
+        out[a:b, 1] = np.log1p(np.maximum(lo - idx, 0))
+        out[a:b, 2] = np.log1p(np.maximum(idx - hi, 0))
+        # running minimum of p(core) walking away from the run, excluding the paragraph itself
+        valley = np.ones(b - a)
+        if lo > 1:
+            before = np.minimum.accumulate(p[lo - 1:0:-1])  # p[lo-1], min(p[lo-1], p[lo-2]), ...
+            valley[lo - 2::-1] = before  # paragraph lo-2 sees p[lo-1]; lo-3 sees min(p[lo-1], p[lo-2])
+        if hi < b - a - 2:
+            after = np.minimum.accumulate(p[hi + 1:b - a - 1])
+            valley[hi + 2:] = after
+        out[a:b, 3] = valley
+        w = weight[a:b]
+        out[a:b, 4] = w[lo:hi + 1].sum() / max(w.sum(), 1e-12)
+    return out
+
+
+def _max_subarray(score: np.ndarray) -> tuple[int, int]:
+    """First and last index of the contiguous run with the largest sum (of the runs ending
+    at the same place, the shortest); the single best paragraph when every score is
+    negative. From prefix sums: the best run ending at j starts after the lowest prefix."""
+    prefix = np.concatenate([[0.0], np.cumsum(score)])
+    lowest = np.minimum.accumulate(prefix[:-1])
+    hi = int(np.argmax(prefix[1:] - lowest))
+    head = prefix[:hi + 1]
+    lo = hi - int(np.argmin(head[::-1]))  # the last lowest prefix: the shortest such run
+    return lo, hi
 
 
 def _fit_rows(model: PartialLabelLogisticRegression, X: Sequence[np.ndarray],
