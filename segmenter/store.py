@@ -412,20 +412,22 @@ def resolve_records(docs: dict[str, Document], records: Iterable[LabelRecord]
     # (doc, index) -> annotator -> (time, order, record); reviewers' adjudications apart
     latest: dict[tuple[str, int], dict[str, tuple[str, int, LabelRecord]]] = defaultdict(dict)
     adjudicated: dict[tuple[str, int], dict[str, tuple[str, int, LabelRecord]]] = defaultdict(dict)
+    def skip(rec: LabelRecord, why: str) -> None:
+        problems.append(Problem(f"label by {rec.annotator} for {rec.doc_id!r} paragraph {rec.index}", why))
+
     for order, rec in enumerate(records):
-        where = f"label by {rec.annotator} for {rec.doc_id!r} paragraph {rec.index}"
         doc = docs.get(rec.doc_id)
         if doc is None:
-            problems.append(Problem(where, "document is not in the store"))
+            skip(rec, "document is not in the store")
             continue
         if doc.sha256 != rec.doc_sha256:
-            problems.append(Problem(where, "document text changed since it was labelled"))
+            skip(rec, "document text changed since it was labelled")
             continue
         if doc.doc_id not in paragraphs:
             paragraphs[doc.doc_id] = {(p.start, p.end): p for p in segment(doc.text)}
         para = paragraphs[doc.doc_id].get((rec.start, rec.end))
         if para is None or para.index != rec.index or paragraph_hash(para.text) != rec.text_sha256:
-            problems.append(Problem(where, "paragraph no longer matches the document"))
+            skip(rec, "paragraph no longer matches the document")
             continue
         key = (rec.doc_id, rec.index)
         entry = (rec.time, order, rec)
@@ -448,6 +450,8 @@ def resolve_records(docs: dict[str, Document], records: Iterable[LabelRecord]
 
 def _majority_then_latest(entries: Iterable[tuple[str, int, LabelRecord]]) -> str:
     entries = list(entries)
+    if len(entries) == 1:  # one annotator: nothing to count (most paragraphs of a big store)
+        return entries[0][2].label
     counts = Counter(e[2].label for e in entries)
     top = max(counts.values())
     tied = {lab for lab, c in counts.items() if c == top}
