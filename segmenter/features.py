@@ -139,8 +139,13 @@ class ParagraphFeatures(TransformerMixin, BaseEstimator):
         f["digit_ratio"] = digits / np.maximum(n_chars, 1)
         f["punct_ratio"] = (n_chars - alnum - space) / np.maximum(n_chars, 1)
         f["ends_colon"] = (page.last_chars() == ord(":")).astype(np.float64)
-        has_bar = page.contains(" | ")
-        f["has_pipe"] = (has_bar | (page.contains(" - ") & (n_words < 15))).astype(np.float64)
+        if page.clean:
+            has_bar = page.contains(" | ")
+            f["has_pipe"] = (has_bar | (page.contains(" - ") & (n_words < 15))).astype(np.float64)
+        else:  # the page's copy has spaces for the paragraphs' own newlines: test the texts
+            has_bar = np.array([" | " in t for t in texts])
+            f["has_pipe"] = np.array([(" | " in t) or (" - " in t and n_w < 15) for t, n_w in zip(texts, n_words)],
+                                     dtype=np.float64)
         f["is_bullet"] = page.bullets()
         f["urlish"] = page.matches_short(_URLISH, page.contains("http", "www.", ".com", "@"))
         f["copyright"] = page.contains("©", "(c)").astype(np.float64)
@@ -346,6 +351,7 @@ class _Page:
             # no paragraph may hold the joining "\n"
             texts = [t.replace("\n", " ") for t in texts]
             joined = "\n".join(texts)
+        self.clean = clean
         self.texts = texts
         self.joined = joined
         self.n_chars = np.fromiter(map(len, texts), np.int64, n).astype(np.float64)
@@ -419,6 +425,10 @@ class _Page:
                 ends = np.cumsum(lengths + 1).tolist()  # one past each "\n"
                 self._short = key, which, folded, ends
             _, which, folded, ends = self._short
+            if "ı" in folded or "\u0307" in folded:
+                # "ı" and "İ" (casefolded to "i" + U+0307) match "i" ignoring case in a
+                # pattern but hold no "i" once casefolded: search every short paragraph
+                return self.matches_short(pattern, short)
             hit = set()
             for needle in needles:
                 at = folded.find(needle)

@@ -259,8 +259,8 @@ class ContextClassifier(ClassifierMixin, BaseEstimator):
 
         # The inner folds are independent fits: run them side by side (threads: the solver's
         # work is in numpy and Cython that release the GIL). The final first pass, on every
-        # document, starts from the first fold's optimum (the same optimum, found in fewer
-        # iterations), beside the last fold.
+        # document, starts from the first fold's optimum (it reaches the same optimum, to
+        # the solver's tolerance, in fewer iterations), beside the last fold.
         with threadpool_limits(1):
             run = Parallel(n_jobs=self.n_jobs, prefer="threads")
             fitted = run(delayed(fit_first)(rows) for rows in trains[:-1])
@@ -334,7 +334,8 @@ def story_run_features(core: np.ndarray, words: np.ndarray, starts: Sequence[int
     Columns (``STORY_RUN_FEATURES``): inside the run; log paragraphs before its start and
     after its end; the lowest p(core) between the paragraph and the run (1 inside or
     adjacent: a trough of furniture between a paragraph and the story says it is not the
-    story's); the run's share of the page's words."""
+    story's); the run's share of the page's paragraph weights (each 0.25 + words / 40,
+    capped at 1.25)."""
     n = len(core)
     starts = np.zeros(1, dtype=np.int64) if starts is None else np.asarray(starts, dtype=np.int64)
     bounds = np.append(starts, n)

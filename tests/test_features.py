@@ -96,3 +96,15 @@ def test_share_buttons_are_social_lines_only_when_short():
         "© 2025 Example News", "About us"])
     assert _column(rows, "social") == [1, 1, 0, 0, 0]
     assert _column(rows, "copyright_before") == [0, 0, 0, 0, 1]
+
+
+def test_dotted_and_dotless_i_still_match_comment_and_share_patterns():
+    # re ignores case as "İ"/"ı" == "i", casefold() does not: the needle prefilter must not hide them
+    rows = ParagraphFeatures().document_features(["LİKE", "SAİD", "PRİNT", "Lıke", "Some other line here"])
+    assert _column(rows, "comment_mark")[:2] == [1.0, 1.0] and _column(rows, "comment_mark")[3] == 1.0
+    assert _column(rows, "social")[2] == 1.0
+
+
+def test_paragraphs_given_with_their_own_newlines_are_tested_as_written():
+    rows = ParagraphFeatures().document_features(["Comments\n| Garden Blog", "Home | News", "x"])
+    assert _column(rows, "has_pipe") == [0.0, 1.0, 0.0]
