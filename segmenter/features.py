@@ -52,9 +52,9 @@ _SOCIAL_NEEDLES = ("facebook", "twitter", "linkedin", "pinterest", "reddit", "tu
                    "flipboard", "instagram", "youtube", "tiktok", "threads", "bluesky", "mastodon",
                    "mail", "print", "copy link", "share")
 #: Headings that open a comment thread or reviews: what follows them is readers' text.
-_COMMENTS_HEADING = re.compile(
-    r"^(?:comments?|\d+\s+(?:comments?|responses?|replies|thoughts)\b.*|leave a (?:comment|reply)|"
-    r"reader interactions|(?:join the )?(?:discussion|conversation)|reviews|testimonials)\s*:?$", re.I)
+_COMMENTS_HEADINGS = (r"comments?|\d+\s+(?:comments?|responses?|replies|thoughts)\b.*|leave a (?:comment|reply)|"
+                      r"reader interactions|(?:join the )?(?:discussion|conversation)|reviews|testimonials")
+_COMMENTS_HEADING = re.compile(rf"^(?:{_COMMENTS_HEADINGS})\s*:?$", re.I)
 _HEADING_TRIM = " :-–—|#*"  # stripped from a line's ends before the heading test
 _COMMENT_NEEDLES = ("says", "writes", "wrote", "said", "repl", "report", "like")
 _SOURCE_DASH = re.compile(r"^[-–—]\s*\S")
@@ -66,11 +66,10 @@ _URLISH = re.compile(r"https?://|www\.|\.com\b|@\w", re.I)
 _HEADING = re.compile(
     r"^(?:related(?: articles?| stories| posts| news| content| reading)?|"
     r"you (?:may|might) also (?:like|enjoy)\b.*|more (?:from|on|stories|news|like this)\b.*|"
-    r"recent(?: articles| posts| stories| news)?|reader interactions|(?:join the )?(?:discussion|conversation)|"
-    r"\d+\s+(?:comments?|responses?|replies|thoughts)\b.*|reviews|testimonials|"
+    r"recent(?: articles| posts| stories| news)?|" + _COMMENTS_HEADINGS + "|"
     r"read (?:more|next|also)|see also|also read|recommended(?: for you| stories)?|"
     r"(?:most )?(?:popular|read|viewed|shared)(?: stories| articles| now)?|trending(?: now| stories)?|"
-    r"latest(?: news| stories| articles)?|top stories|comments?|\d+\s+comments?|leave a (?:comment|reply)|"
+    r"latest(?: news| stories| articles)?|top stories|"
     r"share(?: this)?(?: article| story| post)?|hashtags|tags?|topics|categories|"
     r"advertisement|sponsored(?: content)?|newsletter|sign up.*|subscribe.*|follow us.*|"
     r"lire aussi|à lire aussi|weitere artikel|mehr zum thema|leer más|noticias relacionadas|"
@@ -358,6 +357,8 @@ class _Page:
         self.starts = np.concatenate([[0], np.cumsum(self.n_chars[:-1] + 1)]).astype(np.int64)
         self._folded: str | None = None
         self._cp: np.ndarray | None = None
+        self._first: np.ndarray | None = None
+        self._last: np.ndarray | None = None
         self._short: tuple[bytes, list[int], str, list[int]] | None = None
         if clean:  # a sentence end from the last character, unless closing quotes hide it
             last = self.last_chars()
@@ -456,15 +457,19 @@ class _Page:
         return out
 
     def first_chars(self) -> np.ndarray:
-        """Each paragraph's first code point (0 for an empty one)."""
-        cp = self.codepoints()
-        return np.where(self.n_chars > 0, cp[np.minimum(self.starts, max(len(cp) - 1, 0))] if len(cp) else 0, 0)
+        """Each paragraph's first code point (0 for an empty one; computed once)."""
+        if self._first is None:
+            cp = self.codepoints()
+            self._first = np.where(self.n_chars > 0, cp[np.minimum(self.starts, max(len(cp) - 1, 0))] if len(cp) else 0, 0)
+        return self._first
 
     def last_chars(self) -> np.ndarray:
-        """Each paragraph's last code point (0 for an empty one)."""
-        cp = self.codepoints()
-        n_chars = self.n_chars.astype(np.int64)
-        return np.where(n_chars > 0, cp[np.maximum(self.starts + n_chars - 1, 0)] if len(cp) else 0, 0)
+        """Each paragraph's last code point (0 for an empty one; computed once)."""
+        if self._last is None:
+            cp = self.codepoints()
+            n_chars = self.n_chars.astype(np.int64)
+            self._last = np.where(n_chars > 0, cp[np.maximum(self.starts + n_chars - 1, 0)] if len(cp) else 0, 0)
+        return self._last
 
     def char_counts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per paragraph: digits, alphanumerics and whitespace characters (str's own tests)."""

@@ -29,6 +29,8 @@ from .features import ParagraphFeatures
 from .labels import CLASSES, NOT_CORE
 
 _CLASS_INDEX = {c: i for i, c in enumerate(CLASSES)}
+#: The feature column the story run reads word counts from (as log1p).
+_LOG_WORDS = list(ParagraphFeatures().get_feature_names_out()).index("log_words")
 _COARSE = -1  # code of a not-core row
 #: What a ``not-core`` row can be. Not ``duplicate``: that label is mechanical (LABELS.md), so
 #: importers set it exactly and a row they left ``not-core`` is not a duplicate.
@@ -318,7 +320,8 @@ def _second_input(x: np.ndarray, p1: np.ndarray, windows: Sequence[int],
                    dtype=np.result_type(x.dtype, np.float32))
     out[:, :x.shape[1]] = x
     out[:, x.shape[1]:x.shape[1] + n_ctx] = context_features(p1, windows, starts)
-    out[:, x.shape[1] + n_ctx:] = story_run_features(p1[:, _CLASS_INDEX["core-story"]], np.expm1(x[:, 0]), starts)
+    words = np.expm1(x[:, _LOG_WORDS])
+    out[:, x.shape[1] + n_ctx:] = story_run_features(p1[:, _CLASS_INDEX["core-story"]], words, starts)
     return out
 
 

@@ -412,6 +412,7 @@ def resolve_records(docs: dict[str, Document], records: Iterable[LabelRecord]
     # (doc, index) -> annotator -> (time, order, record); reviewers' adjudications apart
     latest: dict[tuple[str, int], dict[str, tuple[str, int, LabelRecord]]] = defaultdict(dict)
     adjudicated: dict[tuple[str, int], dict[str, tuple[str, int, LabelRecord]]] = defaultdict(dict)
+
     def skip(rec: LabelRecord, why: str) -> None:
         problems.append(Problem(f"label by {rec.annotator} for {rec.doc_id!r} paragraph {rec.index}", why))
 
