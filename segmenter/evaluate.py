@@ -1,7 +1,7 @@
 """Score the model on a labelled corpus with the standard metric, next to simple baselines.
 
-    python -m segmenter.evaluate CORPUS.jsonl[.gz] [--model PATH | --cv K] [--threshold T]
-                                 [--limit N] [--spillover-only] [--json OUT]
+    python -m segmenter.evaluate CORPUS.jsonl[.gz] [--model PATH | --cv K [--repeats R]]
+                                 [--threshold T] [--limit N] [--spillover-only] [--json OUT]
 
 CORPUS holds one JSON object per line with the page ``text`` (one block per line) and its
 gold: ``truth`` (the gold story text) and/or per-line labels (``labels``: core-story /
@@ -24,7 +24,9 @@ lines of >= 10 words; jusText over the lines wrapped as <p> elements, if install
 Without --cv the model is the shipped one (or --model); documents that are also in the label
 store it was trained on are flagged, since their figures are not held-out. With --cv K, K
 models are trained on the label store, each without one group of documents, and every
-corpus document is scored by the model that never saw it.
+corpus document is scored by the model that never saw it. --repeats R runs that R times with
+different folds and reports how much the model's figures move between them: a change to the
+model smaller than that spread is not measured by one cross-validation.
 """
 from __future__ import annotations
 
@@ -444,22 +446,50 @@ SUBSETS = (
 )
 
 
-def standard_figures(docs: Sequence[CorpusDoc], preds: dict[str, list[Prediction]],
-                     resamples: int, seed: int) -> dict:
-    """The standard metric per system, on all pages and on the spillover subsets (when the
-    corpus has the flags)."""
-    match = {name: np.array([M.shingle_match(d.gold, p.text) for d, p in zip(docs, ps)],
-                            dtype=np.float64).reshape(-1, 3) for name, ps in preds.items()}
+def page_subsets(docs: Sequence[CorpusDoc]) -> list[tuple[str, str, np.ndarray]]:
+    """(key, title, mask) of each page subset the figures are split into: all pages, the
+    spillover subsets (when the corpus has the flags) and each constructed variant."""
     has_flags = any(d.spillover is not None for d in docs)
-    out: dict = {}
     subsets = [s for s in SUBSETS if s[0] == "all" or has_flags]
     for variant in sorted({d.variant for d in docs if d.variant is not None}):
         subsets.append((f"variant_{variant}", f"constructed pages, variant {variant}",
                         lambda d, v=variant: d.variant == v))
-    for key, title, keep in subsets:
-        mask = np.array([keep(d) for d in docs], dtype=bool)
-        out[key] = {"title": title, "documents": int(mask.sum()),
-                    "systems": {name: M.summarize(m[mask], resamples, seed) for name, m in match.items()}}
+    return [(key, title, np.array([keep(d) for d in docs], dtype=bool)) for key, title, keep in subsets]
+
+
+def _matches(docs: Sequence[CorpusDoc], preds: Sequence[Prediction]) -> np.ndarray:
+    return np.array([M.shingle_match(d.gold, p.text) for d, p in zip(docs, preds)], dtype=np.float64).reshape(-1, 3)
+
+
+def standard_figures(docs: Sequence[CorpusDoc], preds: dict[str, list[Prediction]],
+                     resamples: int, seed: int) -> dict:
+    """The standard metric per system, on all pages and on the spillover subsets (when the
+    corpus has the flags)."""
+    match = {name: _matches(docs, ps) for name, ps in preds.items()}
+    return {key: {"title": title, "documents": int(mask.sum()),
+                  "systems": {name: M.summarize(m[mask], resamples, seed) for name, m in match.items()}}
+            for key, title, mask in page_subsets(docs)}
+
+
+def repeat_figures(docs: Sequence[CorpusDoc], runs: Sequence[tuple[int, Sequence[np.ndarray]]],
+                   threshold: float | None) -> dict:
+    """The model's standard metric in each of several cross-validations (one per fold seed),
+    per page subset, with the mean and standard deviation over them: the spread that comes
+    from which pages each fold's model trained on, which the bootstrap over documents does
+    not show."""
+    seeds = [seed for seed, _ in runs]
+    scores = [(_matches(docs, [line_predictions(d.lines, p, threshold) for d, p in zip(docs, probas)]))
+              for _, probas in runs]
+    out: dict = {"seeds": seeds, "subsets": {}}
+    for key, title, mask in page_subsets(docs):
+        per = [M.standard_scores(m[mask]) for m in scores]
+        block: dict = {"title": title, "documents": int(mask.sum())}
+        for k in ("precision", "recall", "f1"):
+            v = np.array([s[k] for s in per], dtype=np.float64)
+            block[k] = v.tolist()
+            block[f"{k}_mean"] = float(v.mean())
+            block[f"{k}_sd"] = float(v.std(ddof=1)) if len(v) > 1 else math.nan
+        out["subsets"][key] = block
     return out
 
 
@@ -580,6 +610,21 @@ def format_report(result: dict) -> str:
         for name, s in sub["systems"].items():
             lines.append(f"  {names.get(name, name):<{width}}" + _fmt(s["precision"], s["precision_std"])
                          + "  " + _fmt(s["recall"], s["recall_std"]) + "  " + _fmt(s["f1"], s["f1_std"]))
+    rep = result.get("repeats")
+    if rep:
+        lines.append("")
+        lines.append(f"Repeated cross-validation, {len(rep['seeds'])} fold seeds ({', '.join(map(str, rep['seeds']))}): "
+                     "the model's figures per seed; sd = the spread over seeds,")
+        lines.append("from which pages each fold's model trained on (the bootstrap ± above does not include it)")
+        head = max(len(f"{b['title']} ({b['documents']})") for b in rep["subsets"].values()) + 2
+        lines.append(" " * (head + 2) + f"{'F1 per seed':<{7 * len(rep['seeds']) + 2}}"
+                     f"{'precision':<17}{'recall':<17}F1")
+        for b in rep["subsets"].values():
+            if not b["documents"]:
+                continue
+            lines.append(f"  {b['title'] + ' (' + str(b['documents']) + ')':<{head}}"
+                         + " ".join(_fmt(v) for v in b["f1"]) + "  "
+                         + "  ".join(_fmt(b[f"{k}_mean"], b[f"{k}_sd"]) for k in ("precision", "recall", "f1")))
     lf = result.get("lines")
     if lf:
         lines.append("")
@@ -643,6 +688,7 @@ class Options:
     justext: bool = True
     progress: bool = False
     sweep: tuple[float, ...] = ()
+    repeats: int = 1
 
 
 def evaluate(opts: Options, log: Callable[[str], None] = lambda s: print(s, file=sys.stderr)) -> dict:
@@ -652,12 +698,21 @@ def evaluate(opts: Options, log: Callable[[str], None] = lambda s: print(s, file
         raise EvaluationError(f"{opts.corpus}: no documents to evaluate")
     warnings: list[str] = []
     preds: dict[str, list[Prediction]] = {}
+    repeats = None
+    if opts.repeats > 1 and not opts.cv:
+        raise EvaluationError("--repeats needs --cv: only cross-validation has fold seeds to repeat")
     if opts.cv:
         from .train import DEFAULT_THRESHOLD
 
         threshold = DEFAULT_THRESHOLD if opts.threshold is None else opts.threshold
         probas, cv_info = cv_probabilities(docs, opts.labels, opts.cv, opts.seed, opts.jobs, opts.progress, log)
         preds["segmenter"] = [line_predictions(d.lines, p, threshold) for d, p in zip(docs, probas)]
+        runs = [(opts.seed, probas)]
+        for seed in range(opts.seed + 1, opts.seed + opts.repeats):
+            log(f"repeat {len(runs) + 1} of {opts.repeats}: cross-validation with fold seed {seed}")
+            runs.append((seed, cv_probabilities(docs, opts.labels, opts.cv, seed, opts.jobs, opts.progress, log)[0]))
+        if len(runs) > 1:
+            repeats = repeat_figures(docs, runs, threshold)
         model_info = {"mode": "cv", "threshold": threshold, "cv": cv_info, "path": None, "sha256": None}
         held = {"held_out": True, "summary": f"yes: {opts.cv}-fold over the label store; no document is "
                                              "scored by a model that saw it", **cv_info}
@@ -730,6 +785,8 @@ def evaluate(opts: Options, log: Callable[[str], None] = lambda s: print(s, file
         "lines": line_figures(docs, preds),
         "calibration": calibration_figures(docs, probas),
     }
+    if repeats is not None:
+        result["repeats"] = repeats
     return _jsonable(result)
 
 
@@ -764,6 +821,11 @@ def build_parser() -> argparse.ArgumentParser:
                           "each without one group of its documents, and score every corpus document "
                           "with a model that never saw it (held-out figures for a corpus the shipped "
                           "model is trained on, e.g. WCXB); slow: K full trainings")
+    ap.add_argument("--repeats", type=int, default=1, metavar="R",
+                    help="with --cv: run the cross-validation R times, with fold seeds --seed, --seed+1, "
+                         "..., and also report the model's figures per seed with their mean and standard "
+                         "deviation (the spread from which pages each model trained on); R times slower "
+                         "(default 1)")
     ap.add_argument("--threshold", type=float, metavar="T",
                     help="keep paragraphs with p(core-story) >= T, as `segmenter clean --threshold`; "
                          "default: the model's own (with --cv: segmenter.train's default)")
@@ -806,10 +868,15 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--cv K needs K >= 2")
     if args.jobs < 1:
         ap.error("--jobs must be at least 1")
+    if args.repeats < 1:
+        ap.error("--repeats must be at least 1")
+    if args.repeats > 1 and args.cv is None:
+        ap.error("--repeats needs --cv K: only cross-validation has fold seeds to repeat")
     opts = Options(corpus=args.corpus, model=args.model, threshold=args.threshold, cv=args.cv,
                    labels=args.labels, limit=args.limit, spillover_only=args.spillover_only,
                    resamples=args.resamples, seed=args.seed, jobs=args.jobs, justext=not args.no_justext,
-                   progress=sys.stderr.isatty() and not args.no_progress, sweep=tuple(args.sweep))
+                   progress=sys.stderr.isatty() and not args.no_progress, sweep=tuple(args.sweep),
+                   repeats=args.repeats)
     from .api import ModelError
     from .train import TrainingError
 
@@ -862,6 +929,12 @@ def summarize(result: dict) -> dict:
     cal = result.get("calibration")
     if cal and cal.get("lines"):
         out["calibration"] = {k: round(float(cal[k]), 4) for k in ("ece", "brier")} | {"lines": cal["lines"]}
+    rep = result.get("repeats")
+    if rep:
+        out["repeats"] = {"seeds": rep["seeds"], "subsets": {
+            key: {k: (round(float(b[k]), 4) if isinstance(b[k], float) else [round(float(v), 4) for v in b[k]])
+                  for k in ("f1", "f1_mean", "f1_sd", "precision_mean", "recall_mean")}
+            for key, b in rep["subsets"].items() if b["documents"]}}
     allp = out["standard"].get("all", {})
     if "segmenter" in allp and "justext" in allp:
         out["f1_over_justext"] = round(allp["segmenter"]["f1"] - allp["justext"]["f1"], 4)

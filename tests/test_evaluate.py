@@ -235,6 +235,50 @@ def test_cv_never_scores_a_document_with_a_model_that_saw_it(tmp_path, monkeypat
     assert sorted(i for f in folds for i in f) == list(range(len(store_docs)))
 
 
+def test_repeats_report_each_fold_seed_and_the_spread_between_them(tmp_path, monkeypatch, capsys):
+    import segmenter.train as T
+
+    store_docs = _synthetic_store(tmp_path / "labels")
+    truth = lambda d: "\n".join(t for t in d.text.splitlines() if t.startswith("Story"))
+    path = _write(tmp_path / "c.jsonl", [_doc(d.text, truth=truth(d)) for d in store_docs])
+    seeds = []
+
+    class KeepAll:  # keeps every line: keep-everything's figures
+        def predict_proba(self, X):
+            return [np.tile([1.0, 0, 0, 0, 0], (len(x), 1)) for x in X]
+
+    class KeepStory:  # keeps exactly the story lines: perfect figures
+        def predict_proba(self, X):
+            return [np.where(x[:, :1] > 2.5, [1.0, 0, 0, 0, 0], [0, 0, 0, 1.0, 0]) for x in X]
+
+    def fake_fit(xs, labels, w, groups, seed, *rest, **kw):
+        seeds.append(seed)
+        return KeepAll() if seed == 5 else KeepStory()
+
+    monkeypatch.setattr(T, "fit_classifier", fake_fit)
+    out, meta = tmp_path / "out.json", tmp_path / "m.json"
+    meta.write_text("{}")
+    code, stdout, err = _main([str(path), "--cv", "3", "--repeats", "2", "--seed", "5", "--no-justext",
+                               "--labels", str(tmp_path / "labels"), "--resamples", "20",
+                               "--json", str(out), "--record", str(meta)], capsys)
+    assert code == 0, err
+    assert sorted(set(seeds)) == [5, 6] and len(seeds) == 6  # 3 fold models per repeat
+    rep = json.loads(out.read_text())["repeats"]
+    assert rep["seeds"] == [5, 6]
+    allp = rep["subsets"]["all"]
+    keep_all = json.loads(out.read_text())["standard"]["all"]["systems"]["keep-everything"]["f1"]
+    assert allp["f1"] == pytest.approx([keep_all, 1.0])  # the first seed is the report's own run
+    assert allp["f1_mean"] == pytest.approx((keep_all + 1.0) / 2)
+    assert allp["f1_sd"] == pytest.approx(abs(1.0 - keep_all) / math.sqrt(2))
+    assert "Repeated cross-validation, 2 fold seeds (5, 6)" in stdout
+    recorded = json.loads(meta.read_text())["evaluations"]["c.jsonl"]["repeats"]
+    assert recorded["seeds"] == [5, 6] and recorded["subsets"]["all"]["f1_sd"] == round(allp["f1_sd"], 4)
+    # repeats belong to cross-validation
+    with pytest.raises(SystemExit) as exc:
+        E.main([str(path), "--repeats", "2"])
+    assert exc.value.code == 2 and "--repeats needs --cv" in capsys.readouterr().err
+
+
 def test_documents_in_the_label_store_get_a_not_held_out_warning(tmp_path, shipped_model):
     store_docs = _synthetic_store(tmp_path / "labels", n=2)
     path = _write(tmp_path / "c.jsonl", [_doc(store_docs[0].text, truth="x"), _doc(LONG, truth=LONG)])
