@@ -932,13 +932,21 @@ def summarize(result: dict) -> dict:
     rep = result.get("repeats")
     if rep:
         out["repeats"] = {"seeds": rep["seeds"], "subsets": {
-            key: {k: (round(float(b[k]), 4) if isinstance(b[k], float) else [round(float(v), 4) for v in b[k]])
-                  for k in ("f1", "f1_mean", "f1_sd", "precision_mean", "recall_mean")}
+            key: {k: _rounded(b[k]) for k in ("f1", "f1_mean", "f1_sd", "precision_mean", "recall_mean")}
             for key, b in rep["subsets"].items() if b["documents"]}}
     allp = out["standard"].get("all", {})
     if "segmenter" in allp and "justext" in allp:
         out["f1_over_justext"] = round(allp["segmenter"]["f1"] - allp["justext"]["f1"], 4)
     return out
+
+
+def _rounded(value):
+    """A figure (or list of figures) to 4 places; None where it is undefined (NaN or None)."""
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    if value is None or not math.isfinite(float(value)):
+        return None
+    return round(float(value), 4)
 
 
 def record_summary(meta_path: Path, result: dict) -> None:

@@ -279,6 +279,18 @@ def test_repeats_report_each_fold_seed_and_the_spread_between_them(tmp_path, mon
     assert exc.value.code == 2 and "--repeats needs --cv" in capsys.readouterr().err
 
 
+def test_repeat_summary_records_undefined_figures_as_null():
+    # a subset where one seed's model kept nothing has no precision: null, not a crash
+    result = {"corpus": "/x/c.jsonl", "model": {"mode": "cv"}, "held_out": {"summary": "yes"}, "standard": {},
+              "repeats": {"seeds": [0, 1], "subsets": {"all": {
+                  "documents": 3, "f1": [0.51234, None], "f1_mean": None, "f1_sd": None,
+                  "precision_mean": 0.7, "recall_mean": float("nan")}}}}
+    rep = E.summarize(result)["repeats"]
+    assert rep == {"seeds": [0, 1], "subsets": {"all": {"f1": [0.5123, None], "f1_mean": None, "f1_sd": None,
+                                                         "precision_mean": 0.7, "recall_mean": None}}}
+    json.dumps(rep, allow_nan=False)
+
+
 def test_documents_in_the_label_store_get_a_not_held_out_warning(tmp_path, shipped_model):
     store_docs = _synthetic_store(tmp_path / "labels", n=2)
     path = _write(tmp_path / "c.jsonl", [_doc(store_docs[0].text, truth="x"), _doc(LONG, truth=LONG)])
