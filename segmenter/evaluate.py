@@ -25,8 +25,8 @@ Without --cv the model is the shipped one (or --model); documents that are also 
 store it was trained on are flagged, since their figures are not held-out. With --cv K, K
 models are trained on the label store, each without one group of documents, and every
 corpus document is scored by the model that never saw it. --repeats R runs that R times with
-different folds and reports how much the model's figures move between them: a change to the
-model smaller than that spread is not measured by one cross-validation.
+different seeds (other folds) and reports how much the model's figures move between them: a
+change to the model smaller than that spread is not measured by one cross-validation.
 """
 from __future__ import annotations
 
@@ -613,9 +613,11 @@ def format_report(result: dict) -> str:
     rep = result.get("repeats")
     if rep:
         lines.append("")
-        lines.append(f"Repeated cross-validation, {len(rep['seeds'])} fold seeds ({', '.join(map(str, rep['seeds']))}): "
-                     "the model's figures per seed; sd = the spread over seeds,")
-        lines.append("from which pages each fold's model trained on (the bootstrap ± above does not include it)")
+        lines.append(f"Repeated cross-validation, {len(rep['seeds'])} seeds ({', '.join(map(str, rep['seeds']))}): "
+                     "the model's figures per seed; sd = the spread over seeds, from which")
+        lines.append("pages each fold's model trained on (the bootstrap ± above does not include it). A seed "
+                     "draws the folds (unless the")
+        lines.append("corpus fixes them, as constructed pages do) and the inner folds of training")
         head = max(len(f"{b['title']} ({b['documents']})") for b in rep["subsets"].values()) + 2
         lines.append(" " * (head + 2) + f"{'F1 per seed':<{7 * len(rep['seeds']) + 2}}"
                      f"{'precision':<17}{'recall':<17}F1")
@@ -709,7 +711,7 @@ def evaluate(opts: Options, log: Callable[[str], None] = lambda s: print(s, file
         preds["segmenter"] = [line_predictions(d.lines, p, threshold) for d, p in zip(docs, probas)]
         runs = [(opts.seed, probas)]
         for seed in range(opts.seed + 1, opts.seed + opts.repeats):
-            log(f"repeat {len(runs) + 1} of {opts.repeats}: cross-validation with fold seed {seed}")
+            log(f"repeat {len(runs) + 1} of {opts.repeats}: cross-validation with seed {seed}")
             runs.append((seed, cv_probabilities(docs, opts.labels, opts.cv, seed, opts.jobs, opts.progress, log)[0]))
         if len(runs) > 1:
             repeats = repeat_figures(docs, runs, threshold)
@@ -822,10 +824,11 @@ def build_parser() -> argparse.ArgumentParser:
                           "with a model that never saw it (held-out figures for a corpus the shipped "
                           "model is trained on, e.g. WCXB); slow: K full trainings")
     ap.add_argument("--repeats", type=int, default=1, metavar="R",
-                    help="with --cv: run the cross-validation R times, with fold seeds --seed, --seed+1, "
-                         "..., and also report the model's figures per seed with their mean and standard "
-                         "deviation (the spread from which pages each model trained on); R times slower "
-                         "(default 1)")
+                    help="with --cv: run the cross-validation R times, with seeds --seed, --seed+1, "
+                         "... (each draws other folds, unless the corpus fixes them, and other inner "
+                         "folds of training), and also report the model's figures per seed with their "
+                         "mean and standard deviation (the spread from which pages each model trained "
+                         "on); R times slower (default 1)")
     ap.add_argument("--threshold", type=float, metavar="T",
                     help="keep paragraphs with p(core-story) >= T, as `segmenter clean --threshold`; "
                          "default: the model's own (with --cv: segmenter.train's default)")

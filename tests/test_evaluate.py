@@ -270,7 +270,7 @@ def test_repeats_report_each_fold_seed_and_the_spread_between_them(tmp_path, mon
     assert allp["f1"] == pytest.approx([keep_all, 1.0])  # the first seed is the report's own run
     assert allp["f1_mean"] == pytest.approx((keep_all + 1.0) / 2)
     assert allp["f1_sd"] == pytest.approx(abs(1.0 - keep_all) / math.sqrt(2))
-    assert "Repeated cross-validation, 2 fold seeds (5, 6)" in stdout
+    assert "Repeated cross-validation, 2 seeds (5, 6)" in stdout
     recorded = json.loads(meta.read_text())["evaluations"]["c.jsonl"]["repeats"]
     assert recorded["seeds"] == [5, 6] and recorded["subsets"]["all"]["f1_sd"] == round(allp["f1_sd"], 4)
     # repeats belong to cross-validation
