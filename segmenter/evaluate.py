@@ -458,6 +458,7 @@ def page_subsets(docs: Sequence[CorpusDoc]) -> list[tuple[str, str, np.ndarray]]
 
 
 def _matches(docs: Sequence[CorpusDoc], preds: Sequence[Prediction]) -> np.ndarray:
+    """(TP, FP, FN) shares of the standard metric, one row per document."""
     return np.array([M.shingle_match(d.gold, p.text) for d, p in zip(docs, preds)], dtype=np.float64).reshape(-1, 3)
 
 
@@ -475,8 +476,9 @@ def repeat_figures(docs: Sequence[CorpusDoc], runs: Sequence[tuple[int, Sequence
                    threshold: float | None) -> dict:
     """The model's standard metric in each of several cross-validations (one per fold seed),
     per page subset, with the mean and standard deviation over them: the spread that comes
-    from which pages each fold's model trained on, which the bootstrap over documents does
-    not show."""
+    from how the training was drawn (a seed draws the folds, unless the corpus fixes them,
+    the inner folds and the perturbed training copies), which the bootstrap over documents
+    does not show."""
     seeds = [seed for seed, _ in runs]
     scores = [(_matches(docs, [line_predictions(d.lines, p, threshold) for d, p in zip(docs, probas)]))
               for _, probas in runs]
@@ -614,10 +616,10 @@ def format_report(result: dict) -> str:
     if rep:
         lines.append("")
         lines.append(f"Repeated cross-validation, {len(rep['seeds'])} seeds ({', '.join(map(str, rep['seeds']))}): "
-                     "the model's figures per seed; sd = the spread over seeds, from which")
-        lines.append("pages each fold's model trained on (the bootstrap ± above does not include it). A seed "
-                     "draws the folds (unless the")
-        lines.append("corpus fixes them, as constructed pages do) and the inner folds of training")
+                     "the model's figures per seed; sd = the spread over seeds, from how")
+        lines.append("the training was drawn (the bootstrap ± above does not include it): a seed draws the "
+                     "folds (unless the corpus")
+        lines.append("fixes them, as constructed pages do), the inner folds and the perturbed training copies")
         head = max(len(f"{b['title']} ({b['documents']})") for b in rep["subsets"].values()) + 2
         lines.append(" " * (head + 2) + f"{'F1 per seed':<{7 * len(rep['seeds']) + 2}}"
                      f"{'precision':<17}{'recall':<17}F1")
@@ -626,7 +628,8 @@ def format_report(result: dict) -> str:
                 continue
             lines.append(f"  {b['title'] + ' (' + str(b['documents']) + ')':<{head}}"
                          + " ".join(_fmt(v) for v in b["f1"]) + "  "
-                         + "  ".join(_fmt(b[f"{k}_mean"], b[f"{k}_sd"]) for k in ("precision", "recall", "f1")))
+                         + "  ".join(_fmt(b[f"{k}_mean"], math.nan if b[f"{k}_sd"] is None else b[f"{k}_sd"])
+                                     for k in ("precision", "recall", "f1")))
     lf = result.get("lines")
     if lf:
         lines.append("")
@@ -693,6 +696,17 @@ class Options:
     repeats: int = 1
 
 
+def repeated_cv(docs: Sequence[CorpusDoc], opts: Options, first: Sequence[np.ndarray],
+                threshold: float | None, log: Callable[[str], None]) -> dict:
+    """:func:`repeat_figures` over ``opts.repeats`` cross-validations: ``first`` (the report's
+    own run, seed ``opts.seed``) and one more per following seed."""
+    runs = [(opts.seed, first)]
+    for seed in range(opts.seed + 1, opts.seed + opts.repeats):
+        log(f"repeat {len(runs) + 1} of {opts.repeats}: cross-validation with seed {seed}")
+        runs.append((seed, cv_probabilities(docs, opts.labels, opts.cv, seed, opts.jobs, opts.progress, log)[0]))
+    return repeat_figures(docs, runs, threshold)
+
+
 def evaluate(opts: Options, log: Callable[[str], None] = lambda s: print(s, file=sys.stderr)) -> dict:
     """Run the evaluation and return every figure (see :func:`format_report`)."""
     docs = read_corpus(opts.corpus, opts.limit, opts.spillover_only)
@@ -701,6 +715,8 @@ def evaluate(opts: Options, log: Callable[[str], None] = lambda s: print(s, file
     warnings: list[str] = []
     preds: dict[str, list[Prediction]] = {}
     repeats = None
+    if opts.repeats < 1:
+        raise EvaluationError("--repeats must be at least 1")
     if opts.repeats > 1 and not opts.cv:
         raise EvaluationError("--repeats needs --cv: only cross-validation has fold seeds to repeat")
     if opts.cv:
@@ -709,12 +725,8 @@ def evaluate(opts: Options, log: Callable[[str], None] = lambda s: print(s, file
         threshold = DEFAULT_THRESHOLD if opts.threshold is None else opts.threshold
         probas, cv_info = cv_probabilities(docs, opts.labels, opts.cv, opts.seed, opts.jobs, opts.progress, log)
         preds["segmenter"] = [line_predictions(d.lines, p, threshold) for d, p in zip(docs, probas)]
-        runs = [(opts.seed, probas)]
-        for seed in range(opts.seed + 1, opts.seed + opts.repeats):
-            log(f"repeat {len(runs) + 1} of {opts.repeats}: cross-validation with seed {seed}")
-            runs.append((seed, cv_probabilities(docs, opts.labels, opts.cv, seed, opts.jobs, opts.progress, log)[0]))
-        if len(runs) > 1:
-            repeats = repeat_figures(docs, runs, threshold)
+        if opts.repeats > 1:
+            repeats = repeated_cv(docs, opts, probas, threshold, log)
         model_info = {"mode": "cv", "threshold": threshold, "cv": cv_info, "path": None, "sha256": None}
         held = {"held_out": True, "summary": f"yes: {opts.cv}-fold over the label store; no document is "
                                              "scored by a model that saw it", **cv_info}
@@ -825,8 +837,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "model is trained on, e.g. WCXB); slow: K full trainings")
     ap.add_argument("--repeats", type=int, default=1, metavar="R",
                     help="with --cv: run the cross-validation R times, with seeds --seed, --seed+1, "
-                         "... (each draws other folds, unless the corpus fixes them, and other inner "
-                         "folds of training), and also report the model's figures per seed with their "
+                         "... (each draws other folds, unless the corpus fixes them, other inner folds "
+                         "and other perturbed training copies), and also report the model's figures per seed with their "
                          "mean and standard deviation (the spread from which pages each model trained "
                          "on); R times slower (default 1)")
     ap.add_argument("--threshold", type=float, metavar="T",
@@ -913,7 +925,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def summarize(result: dict) -> dict:
     """The figures worth keeping beside a model: the standard metric per page subset and
-    system (P, R, F1, F1 bootstrap std), how it was measured, and the margin over jusText."""
+    system (P, R, F1, F1 bootstrap std), how it was measured, the margin over jusText, and
+    with --repeats the model's F1 per seed and its spread."""
     model = result.get("model", {})
     out: dict = {
         "corpus": Path(str(result.get("corpus", ""))).name,
@@ -927,7 +940,7 @@ def summarize(result: dict) -> dict:
     }
     for subset, block in result.get("standard", {}).items():
         out["standard"][subset] = {
-            name: {k: round(float(v[k]), 4) for k in ("precision", "recall", "f1", "f1_std") if k in v}
+            name: {k: _rounded(v[k]) for k in ("precision", "recall", "f1", "f1_std") if k in v}
             for name, v in block.get("systems", {}).items()}
     cal = result.get("calibration")
     if cal and cal.get("lines"):
@@ -938,7 +951,7 @@ def summarize(result: dict) -> dict:
             key: {k: _rounded(b[k]) for k in ("f1", "f1_mean", "f1_sd", "precision_mean", "recall_mean")}
             for key, b in rep["subsets"].items() if b["documents"]}}
     allp = out["standard"].get("all", {})
-    if "segmenter" in allp and "justext" in allp:
+    if allp.get("segmenter", {}).get("f1") is not None and allp.get("justext", {}).get("f1") is not None:
         out["f1_over_justext"] = round(allp["segmenter"]["f1"] - allp["justext"]["f1"], 4)
     return out
 

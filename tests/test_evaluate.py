@@ -235,48 +235,66 @@ def test_cv_never_scores_a_document_with_a_model_that_saw_it(tmp_path, monkeypat
     assert sorted(i for f in folds for i in f) == list(range(len(store_docs)))
 
 
-def test_repeats_report_each_fold_seed_and_the_spread_between_them(tmp_path, monkeypatch, capsys):
+def test_repeats_report_each_seeds_figures_and_the_spread_between_them(tmp_path, monkeypatch, capsys):
     import segmenter.train as T
 
     store_docs = _synthetic_store(tmp_path / "labels")
-    truth = lambda d: "\n".join(t for t in d.text.splitlines() if t.startswith("Story"))
-    path = _write(tmp_path / "c.jsonl", [_doc(d.text, truth=truth(d)) for d in store_docs])
+    story = lambda d: "\n".join(t for t in d.text.splitlines() if t.startswith("Story"))
+    # pages 0-2 carry more furniture and are flagged heavy spillover: their figures differ
+    corpus = [_doc(d.text + ("Related\nMore news from town\nSign up today\n" if i < 3 else ""), truth=story(d),
+                   spillover=i < 3, spillover_heavy=i < 3) for i, d in enumerate(store_docs)]
+    path = _write(tmp_path / "c.jsonl", corpus)
     seeds = []
 
-    class KeepAll:  # keeps every line: keep-everything's figures
-        def predict_proba(self, X):
-            return [np.tile([1.0, 0, 0, 0, 0], (len(x), 1)) for x in X]
+    class Model:  # p(core) 0.7 on story lines (log_words > 2.5), `other` elsewhere
+        def __init__(self, other):
+            self.other = other
 
-    class KeepStory:  # keeps exactly the story lines: perfect figures
         def predict_proba(self, X):
-            return [np.where(x[:, :1] > 2.5, [1.0, 0, 0, 0, 0], [0, 0, 0, 1.0, 0]) for x in X]
+            return [np.where(x[:, :1] > 2.5, [0.7, 0, 0, 0.3, 0], [self.other, 0, 0, 1 - self.other, 0]) for x in X]
 
     def fake_fit(xs, labels, w, groups, seed, *rest, **kw):
         seeds.append(seed)
-        return KeepAll() if seed == 5 else KeepStory()
+        # seed 5 keeps every line at --threshold 0.6; seeds 6 and 7 keep the story alone
+        # (seed 7 only because the threshold is 0.6, not 0.5)
+        return Model({5: 0.65, 6: 0.3, 7: 0.59}[seed])
 
     monkeypatch.setattr(T, "fit_classifier", fake_fit)
     out, meta = tmp_path / "out.json", tmp_path / "m.json"
     meta.write_text("{}")
-    code, stdout, err = _main([str(path), "--cv", "3", "--repeats", "2", "--seed", "5", "--no-justext",
-                               "--labels", str(tmp_path / "labels"), "--resamples", "20",
+    code, stdout, err = _main([str(path), "--cv", "3", "--repeats", "3", "--seed", "5", "--threshold", "0.6",
+                               "--no-justext", "--labels", str(tmp_path / "labels"), "--resamples", "20",
                                "--json", str(out), "--record", str(meta)], capsys)
     assert code == 0, err
-    assert sorted(set(seeds)) == [5, 6] and len(seeds) == 6  # 3 fold models per repeat
-    rep = json.loads(out.read_text())["repeats"]
-    assert rep["seeds"] == [5, 6]
-    allp = rep["subsets"]["all"]
-    keep_all = json.loads(out.read_text())["standard"]["all"]["systems"]["keep-everything"]["f1"]
-    assert allp["f1"] == pytest.approx([keep_all, 1.0])  # the first seed is the report's own run
-    assert allp["f1_mean"] == pytest.approx((keep_all + 1.0) / 2)
-    assert allp["f1_sd"] == pytest.approx(abs(1.0 - keep_all) / math.sqrt(2))
-    assert "Repeated cross-validation, 2 seeds (5, 6)" in stdout
+    assert sorted(set(seeds)) == [5, 6, 7] and len(seeds) == 9  # 3 fold models per repeat
+    result = json.loads(out.read_text())
+    rep = result["repeats"]
+    assert rep["seeds"] == [5, 6, 7]
+    for subset in ("all", "spillover_heavy", "no_spillover"):
+        got = rep["subsets"][subset]
+        keep_all = result["standard"][subset]["systems"]["keep-everything"]["f1"]
+        # the first seed is the report's own run, and keeps everything
+        assert got["f1"][0] == pytest.approx(result["standard"][subset]["systems"]["segmenter"]["f1"])
+        assert got["f1"] == pytest.approx([keep_all, 1.0, 1.0])
+        assert got["f1_mean"] == pytest.approx((keep_all + 2.0) / 3)
+        assert got["f1_sd"] == pytest.approx((1.0 - keep_all) / math.sqrt(3))
+    assert rep["subsets"]["spillover_heavy"]["f1"][0] < rep["subsets"]["no_spillover"]["f1"][0]
+    heavy = rep["subsets"]["spillover_heavy"]
+    row = next(line for line in stdout.splitlines() if line.startswith("  pages with heavy spillover (3)"))
+    assert f"{heavy['f1'][0]:6.3f}  1.000  1.000" in row and f"{heavy['f1_mean']:6.3f} ± {heavy['f1_sd']:.3f}" in row
+    assert "Repeated cross-validation, 3 seeds (5, 6, 7)" in stdout
     recorded = json.loads(meta.read_text())["evaluations"]["c.jsonl"]["repeats"]
-    assert recorded["seeds"] == [5, 6] and recorded["subsets"]["all"]["f1_sd"] == round(allp["f1_sd"], 4)
-    # repeats belong to cross-validation
-    with pytest.raises(SystemExit) as exc:
-        E.main([str(path), "--repeats", "2"])
-    assert exc.value.code == 2 and "--repeats needs --cv" in capsys.readouterr().err
+    assert recorded["seeds"] == [5, 6, 7] and recorded["subsets"]["all"]["f1_sd"] == round(rep["subsets"]["all"]["f1_sd"], 4)
+
+
+def test_repeats_need_cross_validation(tmp_path, capsys):
+    path = _write(tmp_path / "c.jsonl", [_doc(LONG, truth=LONG)])
+    for args, message in ((["--repeats", "2"], "--repeats needs --cv"), (["--cv", "3", "--repeats", "0"], "at least 1")):
+        with pytest.raises(SystemExit) as exc:
+            E.main([str(path), *args])
+        assert exc.value.code == 2 and message in capsys.readouterr().err
+    with pytest.raises(E.EvaluationError, match="needs --cv"):
+        E.evaluate(E.Options(corpus=str(path), repeats=2, justext=False))
 
 
 def test_repeat_summary_records_undefined_figures_as_null():
