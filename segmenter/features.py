@@ -150,7 +150,7 @@ class ParagraphFeatures(TransformerMixin, BaseEstimator):
         f["copyright"] = page.contains("©", "(c)").astype(np.float64)
         f["social"] = page.matches_short(_SOCIAL, n_words <= 12, _SOCIAL_NEEDLES)
         # boilerpipe's terminating blocks: after a copyright line comes the footer
-        f["copyright_before"] = (np.cumsum(f["copyright"]) - f["copyright"] > 0).astype(np.float64)
+        f["copyright_before"] = (_count_before(f["copyright"]) > 0).astype(np.float64)
         f["question"] = np.zeros(n)
         for i in np.flatnonzero(_among(page.last_chars(), _QUESTION_CODES)):
             f["question"][i] = texts[i].rstrip("\"'”’").endswith("?")
@@ -193,19 +193,19 @@ class ParagraphFeatures(TransformerMixin, BaseEstimator):
         run_words = n_words[run_start:run_end + 1].sum()
         f["run_share"] = np.full(n, run_words / total_words)
         # widget headings and short furniture after the run
-        seen_heading = np.cumsum(heading) - heading > 0
+        seen_heading = _count_before(heading) > 0
         f["heading_before"] = seen_heading.astype(np.float64)
         last_heading = np.concatenate([[-1.0], np.maximum.accumulate(np.where(heading > 0, idx, -1.0))[:-1]])
         f["since_heading"] = np.where(last_heading >= 0, np.log1p(idx - last_heading), 0.0)
         nonprose_after = np.cumsum((1 - prose) * (idx > run_end))
         f["furniture_after_run"] = np.log1p(nonprose_after) * (idx > run_end)
-        f["time_ago_before"] = (np.cumsum(f["time_ago"]) - f["time_ago"] > 0).astype(np.float64)
+        f["time_ago_before"] = (_count_before(f["time_ago"]) > 0).astype(np.float64)
         # comment threads: a byline, a date and a reply link for every comment, so their
         # marks keep recurring; a story has one byline and one date at most
         f["comment_mark"] = page.matches_short(_COMMENT_MARK, n_words <= 12, _COMMENT_NEEDLES)
         stamps = np.maximum(f["date_like"], f["time_ago"])
-        f["log_stamps_before"] = np.log1p(np.cumsum(stamps) - stamps)
-        f["log_marks_before"] = np.log1p(np.cumsum(f["comment_mark"]) - f["comment_mark"])
+        f["log_stamps_before"] = np.log1p(_count_before(stamps))
+        f["log_marks_before"] = np.log1p(_count_before(f["comment_mark"]))
         # stamps and marks within six paragraphs either side: one every few lines in a thread
         marks = np.concatenate([[0.0], np.cumsum(stamps + f["comment_mark"])])
         lo, hi = np.maximum(idx - 6, 0).astype(np.int64), np.minimum(idx + 7, n).astype(np.int64)
@@ -213,7 +213,7 @@ class ParagraphFeatures(TransformerMixin, BaseEstimator):
         thread = np.zeros(n)
         for i in np.flatnonzero(heading):
             thread[i] = _COMMENTS_HEADING.match(heads[i].strip(_HEADING_TRIM)) is not None
-        f["comments_heading_before"] = (np.cumsum(thread) - thread > 0).astype(np.float64)
+        f["comments_heading_before"] = (_count_before(thread) > 0).astype(np.float64)
         # blocks of consecutive non-prose lines: menus, widget headings and cards come in
         # blocks; a story's subheadings come alone. Structural, so no word list is needed.
         block_len, block_id = _blocks(prose)
@@ -317,6 +317,11 @@ _NEIGHBOUR = (
     "log_words", "ends_sentence", "is_prose", "few_words", "time_ago", "source_dash",
     "is_heading", "in_run", "sim_run", "dup_long", "block_len", "in_loose_run",
 )
+
+
+def _count_before(flags: np.ndarray) -> np.ndarray:
+    """How many of the paragraphs before each one are flagged (itself not counted)."""
+    return np.cumsum(flags) - flags
 
 
 def _before_bar(texts: Sequence[str], has_bar: np.ndarray) -> list[str]:
