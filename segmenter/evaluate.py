@@ -472,16 +472,14 @@ def standard_figures(docs: Sequence[CorpusDoc], preds: dict[str, list[Prediction
             for key, title, mask in page_subsets(docs)}
 
 
-def repeat_figures(docs: Sequence[CorpusDoc], runs: Sequence[tuple[int, Sequence[np.ndarray]]],
-                   threshold: float | None) -> dict:
-    """The model's standard metric in each of several cross-validations (one per fold seed),
+def repeat_figures(docs: Sequence[CorpusDoc], runs: Sequence[tuple[int, Sequence[Prediction]]]) -> dict:
+    """The model's standard metric in each of several cross-validations (seed, predictions),
     per page subset, with the mean and standard deviation over them: the spread that comes
     from how the training was drawn (a seed draws the folds, unless the corpus fixes them,
     the inner folds and the perturbed training copies), which the bootstrap over documents
     does not show."""
     seeds = [seed for seed, _ in runs]
-    scores = [(_matches(docs, [line_predictions(d.lines, p, threshold) for d, p in zip(docs, probas)]))
-              for _, probas in runs]
+    scores = [_matches(docs, preds) for _, preds in runs]
     out: dict = {"seeds": seeds, "subsets": {}}
     for key, title, mask in page_subsets(docs):
         per = [M.standard_scores(m[mask]) for m in scores]
@@ -696,15 +694,17 @@ class Options:
     repeats: int = 1
 
 
-def repeated_cv(docs: Sequence[CorpusDoc], opts: Options, first: Sequence[np.ndarray],
+def repeated_cv(docs: Sequence[CorpusDoc], opts: Options, first: Sequence[Prediction],
                 threshold: float | None, log: Callable[[str], None]) -> dict:
     """:func:`repeat_figures` over ``opts.repeats`` cross-validations: ``first`` (the report's
-    own run, seed ``opts.seed``) and one more per following seed."""
+    own predictions, seed ``opts.seed``) and one more run per following seed, read at
+    ``threshold``."""
     runs = [(opts.seed, first)]
     for seed in range(opts.seed + 1, opts.seed + opts.repeats):
         log(f"repeat {len(runs) + 1} of {opts.repeats}: cross-validation with seed {seed}")
-        runs.append((seed, cv_probabilities(docs, opts.labels, opts.cv, seed, opts.jobs, opts.progress, log)[0]))
-    return repeat_figures(docs, runs, threshold)
+        probas = cv_probabilities(docs, opts.labels, opts.cv, seed, opts.jobs, opts.progress, log)[0]
+        runs.append((seed, [line_predictions(d.lines, p, threshold) for d, p in zip(docs, probas)]))
+    return repeat_figures(docs, runs)
 
 
 def evaluate(opts: Options, log: Callable[[str], None] = lambda s: print(s, file=sys.stderr)) -> dict:
@@ -726,7 +726,7 @@ def evaluate(opts: Options, log: Callable[[str], None] = lambda s: print(s, file
         probas, cv_info = cv_probabilities(docs, opts.labels, opts.cv, opts.seed, opts.jobs, opts.progress, log)
         preds["segmenter"] = [line_predictions(d.lines, p, threshold) for d, p in zip(docs, probas)]
         if opts.repeats > 1:
-            repeats = repeated_cv(docs, opts, probas, threshold, log)
+            repeats = repeated_cv(docs, opts, preds["segmenter"], threshold, log)
         model_info = {"mode": "cv", "threshold": threshold, "cv": cv_info, "path": None, "sha256": None}
         held = {"held_out": True, "summary": f"yes: {opts.cv}-fold over the label store; no document is "
                                              "scored by a model that saw it", **cv_info}
