@@ -98,6 +98,27 @@ def test_bad_options_and_sources_are_one_line_errors(corpus, tmp_path, capsys):
     assert not (tmp_path / "o.jsonl").exists()
 
 
+def test_gold_list_items_appear_without_markdown_markers_as_page_text_shows_them(tmp_path):
+    # WCXB's gold bodies write list items as "- item"; pages rendered from HTML never show
+    # the dash, and a dash opening a short line is what a teaser card's "- Source" looks like
+    rows = []
+    for i in range(20):
+        body = _story(i).split("\n")
+        body[1:1] = ["- first item of the list", "* second item", "+ third item"]
+        rows.append({"id": f"{i:04d}", "truth": "\n".join(body)})
+    src = tmp_path / "src.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    out = tmp_path / "o.jsonl.gz"
+    assert C.main([str(out), "--corpus", str(src)]) == 0
+    for r in read_records(out):
+        lines = [p.text for p in segment(r["text"])]
+        core = [t for t, lab in zip(lines, r["labels"]) if lab == "core-story"]
+        assert core[1:4] == ["first item of the list", "second item", "third item"]
+        assert "\n".join(core) == r["truth"]
+    assert C.as_page_line("-5 degrees overnight") == "-5 degrees overnight"  # a sign, not a marker
+    assert C.as_page_line("x - y") == "x - y"
+
+
 def test_in_page_keeps_each_story_inside_its_own_page_chrome(tmp_path):
     rows = []
     for i in range(20):
