@@ -33,10 +33,6 @@ from .store import Document, LabelStore, LabelStoreError, labelled_documents
 DEFAULT_FINE_DOC_WEIGHT = 20.0
 DEFAULT_AUGMENT_COPIES = 2
 DEFAULT_AUGMENT_RATE = 0.3
-#: Cut copies of imported pages (segmenter.augment): labelled on this many lines at each cut
-#: end (0: no cut copies), ending up to DEFAULT_CUT_PAD lines beyond the story.
-DEFAULT_CUT_EDGE = 5
-DEFAULT_CUT_PAD = 2
 #: p(core-story) at which a paragraph is kept; chosen on WCXB grouped 5-fold held-out
 #: predictions with `python -m segmenter.evaluate --cv 5 --sweep ...` (see README)
 DEFAULT_THRESHOLD = 0.5
@@ -126,41 +122,25 @@ def weights_for(data: TrainingData, fine_doc_weight: float) -> list[np.ndarray]:
 
 @dataclass
 class Augmented:
-    """Training copies (see :mod:`segmenter.augment`), featurized once: word-perturbed
-    copies of the finely labelled documents, and each imported page cut around its story.
-    A copy trains only where its original does, never in a fold that holds the original out."""
+    """Word-perturbed copies of the finely labelled documents (see :mod:`segmenter.augment`),
+    featurized once; a copy trains only where its original does, never in a fold that holds
+    the original out."""
 
     X: dict[int, list[np.ndarray]]
-    #: document index -> (features of the cut copy, its start and stop in the original, its labels)
-    cuts: dict[int, tuple[np.ndarray, int, int, list[str | None]]] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, data: TrainingData, copies: int, rate: float, seed: int,
-              cut_pad: int = DEFAULT_CUT_PAD, cut_edge: int = DEFAULT_CUT_EDGE) -> "Augmented":
-        """``copies`` perturbed copies per finely labelled document; with ``cut_edge`` > 0,
-        one cut copy per imported page with a story, labelled on ``cut_edge`` lines at each
-        cut end, ending up to ``cut_pad`` lines beyond its story."""
-        from .augment import edge_labels, perturb_document, story_cut
+    def build(cls, data: TrainingData, copies: int, rate: float, seed: int) -> "Augmented":
+        from .augment import perturb_document
 
         xs: dict[int, list[np.ndarray]] = {}
         for i in data.fine:
             texts = [perturb_document(data.texts[i], seed=seed * 1000 + c + 1, rate=rate) for c in range(copies)]
             xs[i] = featurize(texts)
-        rng = np.random.default_rng([seed, 1])
-        where = {}
-        for i in data.coarse if cut_edge > 0 else ():
-            span = story_cut(data.labels[i], rng, cut_pad)
-            if span is not None:
-                where[i] = span
-        cut_x = featurize([data.texts[i][a:b] for i, (a, b) in where.items()])
-        cuts = {i: (x, a, b, edge_labels(data.labels[i], a, b, cut_edge))
-                for (i, (a, b)), x in zip(where.items(), cut_x)}
-        return cls(xs, cuts)
+        return cls(xs)
 
     def training_set(self, docs: Sequence[int], X: list[np.ndarray], labels: list, W: list[np.ndarray]):
         """Features, labels, weights and groups (original document index) of ``docs``
-        followed by their copies: perturbed copies take their original's labels and weights,
-        cut copies the labels of their edges and the weights of their lines."""
+        followed by their perturbed copies, which take their original's labels and weights."""
         docs = list(docs)
         xs = [X[i] for i in docs]
         ys = [labels[i] for i in docs]
@@ -171,13 +151,6 @@ class Augmented:
                 xs.append(x)
                 ys.append(labels[i])
                 ws.append(W[i])
-                groups.append(i)
-        for i in docs:
-            if i in self.cuts:
-                x, a, b, cut_labels = self.cuts[i]
-                xs.append(x)
-                ys.append(cut_labels)
-                ws.append(W[i][a:b])
                 groups.append(i)
         return xs, ys, ws, groups
 
@@ -363,7 +336,6 @@ def train(labels_dir: str | Path = "labels", out: str | Path = "models/segmenter
           seed: int = 0, cv: bool = True, jobs: int = 1,
           fine_doc_weight: float = DEFAULT_FINE_DOC_WEIGHT,
           augment_copies: int = DEFAULT_AUGMENT_COPIES, augment_rate: float = DEFAULT_AUGMENT_RATE,
-          cut_edge: int = DEFAULT_CUT_EDGE,
           threshold: float | None = DEFAULT_THRESHOLD,
           log: Callable[[str], None] = print, progress: bool = False) -> dict:
     """Train from ``labels_dir`` and write the model to ``out``; returns the metadata written."""
@@ -382,7 +354,7 @@ def train(labels_dir: str | Path = "labels", out: str | Path = "models/segmenter
         + ", ".join(f"{k} {v}" for k, v in counts.items()))
     X = featurize(data.texts, progress=progress)
     W = weights_for(data, fine_doc_weight)
-    augmented = Augmented.build(data, augment_copies, augment_rate, seed, cut_edge=cut_edge)
+    augmented = Augmented.build(data, augment_copies, augment_rate, seed)
     metrics: dict = {}
     if cv:
         log("measuring on held-out documents ...")
@@ -406,7 +378,6 @@ def train(labels_dir: str | Path = "labels", out: str | Path = "models/segmenter
         },
         "params": {"seed": seed, "fine_doc_weight": fine_doc_weight, "threshold": threshold,
                    "augment_copies": augment_copies, "augment_rate": augment_rate,
-                   "cut_edge": cut_edge, "cut_pad": DEFAULT_CUT_PAD,
                    "classifier": {k: (list(v) if isinstance(v, tuple) else v)
                                   for k, v in classifier.get_params().items()}},
         "held_out_metrics": metrics,
@@ -446,22 +417,15 @@ def main(argv: list[str] | None = None) -> int:
                          f"model learns page structure rather than single words (default {DEFAULT_AUGMENT_COPIES})")
     ap.add_argument("--augment-rate", type=float, default=DEFAULT_AUGMENT_RATE,
                     help=f"share of words replaced in each copy (default {DEFAULT_AUGMENT_RATE:g})")
-    ap.add_argument("--cut-edge", type=int, default=DEFAULT_CUT_EDGE,
-                    help="also train on a copy of each imported page cut around its story, labelled on "
-                         "this many lines at each cut end, so that text whose first or last line is "
-                         f"already the story keeps it (0: no such copies; default {DEFAULT_CUT_EDGE})")
     ap.add_argument("--threshold", type=_threshold, default=DEFAULT_THRESHOLD,
                     help="p(core-story) at which clean() keeps a paragraph by default, stored in the "
                          f"model (default {DEFAULT_THRESHOLD:g}, chosen on held-out WCXB pages; "
                          "'none': keep it where core-story is the most probable label)")
     args = ap.parse_args(argv)
-    if args.cut_edge < 0:
-        ap.error(f"--cut-edge must be 0 or more, got {args.cut_edge}")
     try:
         train(args.labels, args.out, seed=args.seed, cv=not args.no_cv, jobs=args.jobs,
               fine_doc_weight=args.fine_doc_weight, augment_copies=args.augment_copies,
-              augment_rate=args.augment_rate, cut_edge=args.cut_edge, threshold=args.threshold,
-              progress=sys.stderr.isatty())
+              augment_rate=args.augment_rate, threshold=args.threshold, progress=sys.stderr.isatty())
     except TrainingError as exc:
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
