@@ -104,7 +104,7 @@ def test_gold_list_items_appear_without_markdown_markers_as_page_text_shows_them
     rows = []
     for i in range(20):
         body = _story(i).split("\n")
-        body[1:1] = ["- first item of the list", "* second item", "+ third item"]
+        body[1:1] = ["- first item of the list", "* second item", "-\tthird item"]
         rows.append({"id": f"{i:04d}", "truth": "\n".join(body)})
     src = tmp_path / "src.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
@@ -117,6 +117,8 @@ def test_gold_list_items_appear_without_markdown_markers_as_page_text_shows_them
         assert "\n".join(core) == r["truth"]
     assert C.as_page_line("-5 degrees overnight") == "-5 degrees overnight"  # a sign, not a marker
     assert C.as_page_line("x - y") == "x - y"
+    assert C.as_page_line("+ 3% growth") == "+ 3% growth"
+    assert C.as_page_line("- ") == "- " and C.as_page_line("-- x") == "-- x"
 
 
 def test_in_page_keeps_each_story_inside_its_own_page_chrome(tmp_path):
