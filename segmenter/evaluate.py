@@ -709,16 +709,16 @@ def repeated_cv(docs: Sequence[CorpusDoc], opts: Options, first: Sequence[Predic
 
 def evaluate(opts: Options, log: Callable[[str], None] = lambda s: print(s, file=sys.stderr)) -> dict:
     """Run the evaluation and return every figure (see :func:`format_report`)."""
+    if opts.repeats < 1:
+        raise EvaluationError("--repeats must be at least 1")
+    if opts.repeats > 1 and not opts.cv:
+        raise EvaluationError("--repeats needs --cv: only cross-validation has fold seeds to repeat")
     docs = read_corpus(opts.corpus, opts.limit, opts.spillover_only)
     if not docs:
         raise EvaluationError(f"{opts.corpus}: no documents to evaluate")
     warnings: list[str] = []
     preds: dict[str, list[Prediction]] = {}
     repeats = None
-    if opts.repeats < 1:
-        raise EvaluationError("--repeats must be at least 1")
-    if opts.repeats > 1 and not opts.cv:
-        raise EvaluationError("--repeats needs --cv: only cross-validation has fold seeds to repeat")
     if opts.cv:
         from .train import DEFAULT_THRESHOLD
 
@@ -944,7 +944,7 @@ def summarize(result: dict) -> dict:
             for name, v in block.get("systems", {}).items()}
     cal = result.get("calibration")
     if cal and cal.get("lines"):
-        out["calibration"] = {k: round(float(cal[k]), 4) for k in ("ece", "brier")} | {"lines": cal["lines"]}
+        out["calibration"] = {k: _rounded(cal[k]) for k in ("ece", "brier")} | {"lines": cal["lines"]}
     rep = result.get("repeats")
     if rep:
         out["repeats"] = {"seeds": rep["seeds"], "subsets": {
