@@ -276,6 +276,7 @@ def test_digits_typed_into_fields_label_nothing(app, page):
         page.keyboard.press("End")
         page.keyboard.type("12345")
         field.press("Enter")
+    _settled(page)
     page.get_by_label(NAME_FIELD).click()
     page.keyboard.type("2")  # the name is now "carol2", committed on Tab below
     page.wait_for_timeout(2000)
