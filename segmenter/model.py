@@ -174,6 +174,11 @@ def context_features(P: np.ndarray, windows: Sequence[int], starts: Sequence[int
     """Pass-one probabilities of a paragraph and their means over each window of paragraphs
     before and after it, plus the document's mean: what pass two reads.
 
+    A window reaching past the document's edge counts its missing rows as the document's
+    mean, so "nothing follows" reads as "the page as a whole follows", not as zeros: text
+    that ends with its story (another extractor's output) is not read as "only furniture
+    follows".
+
     ``P`` may stack several documents' rows, ``starts`` giving each one's first row in
     increasing order (default: one document); no window crosses into another document.
     Window sums are built by adding one shifted copy of ``P`` at a time, masked at document
@@ -189,6 +194,7 @@ def context_features(P: np.ndarray, windows: Sequence[int], starts: Sequence[int
     out = np.empty((n, k * (2 + 2 * len(windows))))
     out[:, :k] = P
     before, after = np.zeros((n, k)), np.zeros((n, k))
+    page_mean = np.repeat(np.add.reduceat(P, starts, axis=0) / sizes[:, None], sizes, axis=0) if n else P
     reach = 0
     for w, j in sorted(zip(windows, range(len(windows)))):  # widest last: sums grow
         for d in range(reach + 1, w + 1):  # widen both windows to d rows
@@ -199,11 +205,9 @@ def context_features(P: np.ndarray, windows: Sequence[int], starts: Sequence[int
         reach = max(reach, w)
         n_before = np.minimum(idx - first, w)
         n_after = np.minimum(end - 1 - idx, w)
-        out[:, k * (1 + 2 * j):k * (2 + 2 * j)] = before / np.maximum(n_before, 1)[:, None]
-        out[:, k * (2 + 2 * j):k * (3 + 2 * j)] = after / np.maximum(n_after, 1)[:, None]
-    if n:
-        mean = np.add.reduceat(P, starts, axis=0) / sizes[:, None]
-        out[:, -k:] = np.repeat(mean, sizes, axis=0)
+        out[:, k * (1 + 2 * j):k * (2 + 2 * j)] = (before + (w - n_before)[:, None] * page_mean) / w
+        out[:, k * (2 + 2 * j):k * (3 + 2 * j)] = (after + (w - n_after)[:, None] * page_mean) / w
+    out[:, -k:] = page_mean
     return out
 
 
