@@ -160,10 +160,8 @@ def _print_meta(meta: dict) -> None:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluate import main as evaluate_main
 
-    if args.unverified:
-        return _error("evaluate loads only verified artifacts (a .json beside the .joblib); "
-                      "--unverified applies to clean and classify")
-    return evaluate_main((["--model", args.model] if args.model else []) + args.args)
+    return evaluate_main((["--model", args.model] if args.model else [])
+                         + (["--unverified"] if args.unverified else []) + args.args)
 
 
 def _threshold(value: str) -> float:

@@ -692,6 +692,7 @@ class Options:
     progress: bool = False
     sweep: tuple[float, ...] = ()
     repeats: int = 1
+    unverified: bool = False
 
 
 def repeated_cv(docs: Sequence[CorpusDoc], opts: Options, first: Sequence[Prediction],
@@ -734,7 +735,7 @@ def evaluate(opts: Options, log: Callable[[str], None] = lambda s: print(s, file
         from .api import default_model_path, default_threshold, file_sha256, load_model
 
         path = Path(opts.model) if opts.model else default_model_path()
-        pipe = load_model(opts.model)
+        pipe = load_model(opts.model, allow_unverified=opts.unverified)
         threshold = default_threshold(pipe) if opts.threshold is None else opts.threshold
         model_info = {"mode": "artifact" if opts.model else "shipped", "path": str(path),
                       "sha256": file_sha256(path), "threshold": threshold}
@@ -835,6 +836,10 @@ def build_parser() -> argparse.ArgumentParser:
                           "each without one group of its documents, and score every corpus document "
                           "with a model that never saw it (held-out figures for a corpus the shipped "
                           "model is trained on, e.g. WCXB); slow: K full trainings")
+    ap.add_argument("--unverified", action="store_true",
+                    help="load a --model that has no .json beside it (an artifact built outside "
+                         "segmenter.train). A .joblib file is a pickle: loading it runs code; use "
+                         "this only for files you built or trust")
     ap.add_argument("--repeats", type=int, default=1, metavar="R",
                     help="with --cv: run the cross-validation R times, with seeds --seed, --seed+1, "
                          "... (each draws other folds, unless the corpus fixes them, other inner folds "
@@ -887,11 +892,13 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--repeats must be at least 1")
     if args.repeats > 1 and args.cv is None:
         ap.error("--repeats needs --cv K: only cross-validation has fold seeds to repeat")
+    if args.unverified and args.model is None:
+        ap.error("--unverified needs --model PATH: the shipped model is always checked")
     opts = Options(corpus=args.corpus, model=args.model, threshold=args.threshold, cv=args.cv,
                    labels=args.labels, limit=args.limit, spillover_only=args.spillover_only,
                    resamples=args.resamples, seed=args.seed, jobs=args.jobs, justext=not args.no_justext,
                    progress=sys.stderr.isatty() and not args.no_progress, sweep=tuple(args.sweep),
-                   repeats=args.repeats)
+                   repeats=args.repeats, unverified=args.unverified)
     from .api import ModelError
     from .train import TrainingError
 

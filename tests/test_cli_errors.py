@@ -220,3 +220,18 @@ def test_importer_file_errors_are_one_line_and_keep_the_old_shard(tmp_path, make
     res = run("wcxb", bad, "--labels", tmp_path / "labels", "--on-error", "skip", module="segmenter.importer")
     one_line_error(res, str(bad), message, code=1, prefix="error: ")
     assert LabelStore(tmp_path / "labels").records() == before
+
+
+def test_evaluate_takes_a_model_without_metadata_only_with_unverified(model_copy, tmp_path):
+    model_copy.with_suffix(".json").unlink()
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text(json.dumps({"text": read_seed(SEED), "truth": STORY}) + "\n", encoding="utf-8")
+    args = (str(corpus), "--no-justext", "--resamples", "10", "--no-progress")
+    one_line_error(run("--model", model_copy, "evaluate", *args), str(model_copy), "runs code", "--unverified",
+                   prefix="error: ")
+    for res in (run("--model", model_copy, "--unverified", "evaluate", *args),
+                run("--model", str(model_copy), "--unverified", *args, module="segmenter.evaluate")):
+        assert res.returncode == 0, res.stderr.decode()
+        assert "1.000 ± 0.000    1.000 ± 0.000    1.000 ± 0.000" in res.stdout.decode()
+    res = run("--unverified", *args, module="segmenter.evaluate")
+    assert res.returncode == 2 and b"--unverified needs --model PATH" in res.stderr
