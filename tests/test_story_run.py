@@ -1,8 +1,9 @@
-"""Pass two's story run: the contiguous paragraphs pass one most believes are the story, and
-each paragraph's relation to it."""
+"""What pass two reads besides the features: pass one's probabilities averaged over windows
+around each paragraph, and the story run (the contiguous paragraphs pass one most believes
+are the story) with each paragraph's relation to it."""
 import numpy as np
 
-from segmenter.model import STORY_RUN_FEATURES, _max_subarray, story_run_features
+from segmenter.model import STORY_RUN_FEATURES, _max_subarray, context_features, story_run_features
 
 COL = {name: i for i, name in enumerate(STORY_RUN_FEATURES)}
 
@@ -35,3 +36,24 @@ def test_each_page_of_a_batch_gets_its_own_story_run():
     together = story_run_features(np.concatenate([a, b]), words, [0, 4])
     assert np.array_equal(together[:4], story_run_features(a, words[:4]))
     assert np.array_equal(together[4:], story_run_features(b, words[4:]))
+
+
+def test_pass_two_reads_the_page_mean_beyond_the_page_edge_and_nothing_from_a_batch_neighbour():
+    """Text that ends (or starts) with its story must not read as "only furniture follows":
+    a window's rows past the page's edge count as the page's mean, not as zeros."""
+    page = np.array([[0.9, 0.1], [0.8, 0.2], [0.1, 0.9]])
+    other = np.array([[0.0, 1.0], [0.0, 1.0]])
+    mean = page.mean(axis=0)
+    out = context_features(page, windows=[1, 2])
+    k = 2
+    # last row, window 2 after: two rows past the edge, both the page's mean
+    np.testing.assert_allclose(out[2, k * 4:k * 5], mean)
+    # first row, window 2 before: likewise; window 2 after: the two rows that exist
+    np.testing.assert_allclose(out[0, k * 3:k * 4], mean)
+    np.testing.assert_allclose(out[0, k * 4:k * 5], page[1:3].mean(axis=0))
+    # second-to-last row, window 2 after: one real row and one page-mean row
+    np.testing.assert_allclose(out[1, k * 4:k * 5], (page[2] + mean) / 2)
+    np.testing.assert_allclose(out[:, -k:], np.tile(mean, (3, 1)))
+    batched = context_features(np.vstack([page, other]), windows=[1, 2], starts=[0, 3])
+    np.testing.assert_array_equal(batched[:3], out)
+    np.testing.assert_array_equal(batched[3:], context_features(other, windows=[1, 2]))
