@@ -46,11 +46,11 @@ _DATE = re.compile(
 _COMMENT_MARK = re.compile(r"(?:\b(?:says|writes|wrote|said|replied|replies)\s*:?|^(?:reply|report(?: comment)?|"
                            r"log in to reply|like|likes?\s*\d*|\d+\s+likes?))$", re.I)
 #: Share buttons and follow links: short lines naming where to share the page.
-_SOCIAL = re.compile(r"\b(?:facebook|twitter|linkedin|pinterest|reddit|tumblr|whatsapp|flipboard|instagram|"
-                     r"youtube|tiktok|threads|bluesky|mastodon|e-?mail|print|copy link|share)\b", re.I)
-_SOCIAL_NEEDLES = ("facebook", "twitter", "linkedin", "pinterest", "reddit", "tumblr", "whatsapp",
-                   "flipboard", "instagram", "youtube", "tiktok", "threads", "bluesky", "mastodon",
-                   "mail", "print", "copy link", "share")
+_SOCIAL_SITES = ("facebook", "twitter", "linkedin", "pinterest", "reddit", "tumblr", "whatsapp", "flipboard",
+                 "instagram", "youtube", "tiktok", "threads", "bluesky", "mastodon", "print", "copy link", "share")
+_SOCIAL = re.compile(rf"\b(?:{'|'.join(_SOCIAL_SITES)}|e-?mail)\b", re.I)
+#: What every match of ``_SOCIAL`` holds, lower case: the sites, and "mail" for "e-mail".
+_SOCIAL_NEEDLES = _SOCIAL_SITES + ("mail",)
 #: Headings that open a comment thread or reviews: what follows them is readers' text.
 _COMMENTS_HEADINGS = (r"comments?|\d+\s+(?:comments?|responses?|replies|thoughts)\b.*|leave a (?:comment|reply)|"
                       r"reader interactions|(?:join the )?(?:discussion|conversation)|reviews|testimonials")
