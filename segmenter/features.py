@@ -518,10 +518,12 @@ def _unique(a: np.ndarray) -> np.ndarray:
 
 
 def _factorize(items: list[str]) -> tuple[np.ndarray, int]:
-    """Integer ids for strings, numbered in order of first appearance."""
-    index = dict.fromkeys(items)
-    index.update(zip(index, range(len(index))))  # same keys: values replaced in place
-    return np.fromiter(map(index.__getitem__, items), np.int64, len(items)), len(index)
+    """Integer ids for strings, numbered in order of first appearance. pandas' hash table
+    does it in half the time of a dict (pandas is loaded with the model already)."""
+    import pandas as pd
+
+    codes, uniques = pd.factorize(np.array(items, dtype=object), sort=False)
+    return codes.astype(np.int64, copy=False), len(uniques)
 
 
 def _letter_and_upper(chars: str) -> tuple[np.ndarray, np.ndarray]:
