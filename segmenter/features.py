@@ -19,6 +19,7 @@ from operator import itemgetter
 from typing import Sequence
 
 import numpy as np
+import pandas as pd  # already loaded by scikit-learn's import just below: no start-up cost
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from .segment import Paragraph, segment
@@ -519,9 +520,7 @@ def _unique(a: np.ndarray) -> np.ndarray:
 
 def _factorize(items: list[str]) -> tuple[np.ndarray, int]:
     """Integer ids for strings, numbered in order of first appearance. pandas' hash table
-    does it in half the time of a dict (pandas is loaded with the model already)."""
-    import pandas as pd
-
+    does it in half the time of a dict."""
     codes, uniques = pd.factorize(np.array(items, dtype=object), sort=False)
     return codes.astype(np.int64, copy=False), len(uniques)
 
