@@ -49,7 +49,7 @@ _COMMENT_MARK = re.compile(r"(?:\b(?:says|writes|wrote|said|replied|replies)\s*:
 #: Share buttons and follow links: short lines naming where to share the page.
 _SOCIAL_SITES = ("facebook", "twitter", "linkedin", "pinterest", "reddit", "tumblr", "whatsapp", "flipboard",
                  "instagram", "youtube", "tiktok", "threads", "bluesky", "mastodon", "print", "copy link", "share")
-_SOCIAL = re.compile(rf"\b(?:{'|'.join(_SOCIAL_SITES)}|e-?mail)\b", re.I)
+_SOCIAL = re.compile(rf"\b(?:{'|'.join(map(re.escape, _SOCIAL_SITES))}|e-?mail)\b", re.I)
 #: What every match of ``_SOCIAL`` holds, lower case: the sites, and "mail" for "e-mail".
 _SOCIAL_NEEDLES = _SOCIAL_SITES + ("mail",)
 #: Headings that open a comment thread or reviews: what follows them is readers' text.
