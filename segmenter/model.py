@@ -10,7 +10,8 @@ pass one on pages pass one never saw.
 
 Coarse ``not-core`` labels (imported corpora) say "related-article, promo or nav" without
 saying which: each pass fits them by expectation-maximisation, spreading such a row over
-those classes in proportion to what the model currently believes, then refitting.
+those classes in proportion to what the model currently believes, then refitting. The
+refit reads each such row once, its shares as soft targets (:mod:`segmenter.softlr`).
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from threadpoolctl import threadpool_limits
 
 from .features import ParagraphFeatures
 from .labels import CLASSES, NOT_CORE
+from .softlr import fit_soft_logistic
 
 _CLASS_INDEX = {c: i for i, c in enumerate(CLASSES)}
 #: The feature column the story run reads word counts from (as log1p).
@@ -53,6 +55,13 @@ def encode_labels(labels: Sequence[str | None]) -> np.ndarray:
     return out
 
 
+def _one_hot(codes: np.ndarray) -> np.ndarray:
+    """Class codes (from :func:`encode_labels`, no ``not-core``) as rows of shares over ``CLASSES``."""
+    out = np.zeros((len(codes), len(CLASSES)))
+    out[np.arange(len(codes)), codes] = 1.0
+    return out
+
+
 class PartialLabelLogisticRegression(ClassifierMixin, BaseEstimator):
     """Multinomial logistic regression (standardised inputs) that also learns from rows
     labelled only ``not-core``, by EM over the classes such a row can be (``coarse_classes``).
@@ -61,7 +70,7 @@ class PartialLabelLogisticRegression(ClassifierMixin, BaseEstimator):
     """
 
     def __init__(self, C: float = 1.0, em_iterations: int = 2, min_share: float = 0.05,
-                 max_iter: int = 1000, tol: float = 1e-4, class_weight: dict | str | None = None,
+                 max_iter: int = 1000, tol: float = 1e-4,
                  coarse_classes: tuple[str, ...] = COARSE_CLASSES):
         self.C = C
         self.coarse_classes = coarse_classes
@@ -69,7 +78,6 @@ class PartialLabelLogisticRegression(ClassifierMixin, BaseEstimator):
         self.min_share = min_share
         self.max_iter = max_iter
         self.tol = tol
-        self.class_weight = class_weight
 
     def fit(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None,
             coarse_share: np.ndarray | None = None,
@@ -94,46 +102,58 @@ class PartialLabelLogisticRegression(ClassifierMixin, BaseEstimator):
         coarse = y == _COARSE
         self.lr_ = None
         if not coarse.any():
-            self._fit_lr(Z[fine], y[fine], w[fine])
+            self._fit_lr(Z[fine], _one_hot(y[fine]), w[fine])
             self.coarse_share_ = np.zeros((0, len(self.coarse_classes)))
             self.n_features_in_ = X.shape[1]
             return self
-        Zc, wc = Z[coarse], w[coarse]
+        Zc = Z[coarse]
         if coarse_share is None and len(np.unique(y[fine])) >= 2:
             # EM round 0: the fine labels alone say what each non-core class looks like
-            self._fit_lr(Z[fine], y[fine], w[fine])
+            self._fit_lr(Z[fine], _one_hot(y[fine]), w[fine])
             coarse_share = self._share(Zc)
         elif coarse_share is None:
             coarse_share = np.full((len(Zc), len(self.coarse_classes)), 1 / len(self.coarse_classes))
         q = coarse_share
-        others = self._coarse_index()
+        targets = _one_hot(np.where(fine, y, 0))
         for _ in range(self.em_iterations):
-            rows, cols = np.nonzero(q >= self.min_share)
-            share = q[rows, cols] / np.bincount(rows, weights=q[rows, cols], minlength=len(q))[rows]
-            self._fit_lr(np.vstack([Z[fine], Zc[rows]]), np.concatenate([y[fine], others[cols]]),
-                         np.concatenate([w[fine], wc[rows] * share]))
+            # M-step: a not-core row counts for each class it can be by its share (shares under
+            # min_share dropped, the rest scaled back up to 1; a row left with none sits out)
+            kept = np.where(q >= self.min_share, q, 0.0)
+            total = kept.sum(axis=1, keepdims=True)
+            targets[coarse] = 0.0
+            targets[np.ix_(np.flatnonzero(coarse), self._coarse_index())] = np.divide(
+                kept, total, out=np.zeros_like(kept), where=total > 0)
+            w_round = w.copy()
+            w_round[np.flatnonzero(coarse)[total[:, 0] == 0]] = 0.0
+            self._fit_lr(Z, targets, w_round)
             q = self._share(Zc)
         self.coarse_share_ = q
         self.n_features_in_ = X.shape[1]
         return self
 
-    def _fit_lr(self, Z: np.ndarray, y: np.ndarray, w: np.ndarray) -> None:
-        """Fit the logistic regression, warm-starting from the previous EM round when the
-        classes are the same."""
-        classes = np.unique(y)
-        same = self.lr_ is not None and set(classes) == set(self.lr_.classes_)
-        if not same:
-            self.lr_ = LogisticRegression(C=self.C, max_iter=self.max_iter, tol=self.tol,
-                                          class_weight=self.class_weight, warm_start=True)
-            start = getattr(self, "_start", None)
-            if start is not None and np.array_equal(start.lr_.classes_, classes) and len(classes) > 2:
-                coef = np.zeros((len(classes), Z.shape[1]))
-                coef[:, :start.lr_.coef_.shape[1]] = start.lr_.coef_
-                self.lr_.coef_, self.lr_.intercept_ = coef, start.lr_.intercept_.copy()
+    def _fit_lr(self, Z: np.ndarray, targets: np.ndarray, w: np.ndarray) -> None:
+        """Fit the logistic regression on ``targets`` (one share per row and class of
+        ``CLASSES``), starting from the previous EM round's optimum when it tells the same
+        classes apart, else from ``start``'s."""
+        present = np.flatnonzero(targets.sum(axis=0) > 0)
+        before = self.lr_
+        if before is None or not np.array_equal(before.classes_, present):
+            before = getattr(getattr(self, "_start", None), "lr_", None)
+        coef = intercept = None
+        if before is not None and np.array_equal(before.classes_, present):
+            coef = np.zeros((len(present), Z.shape[1]))
+            coef[:, :before.coef_.shape[1]] = before.coef_
+            intercept = before.intercept_.copy()
         # One BLAS thread: these matrices are narrow, and threads only contend (3x slower
         # here); parallelism belongs to the folds (train --jobs).
         with threadpool_limits(1):
-            self.lr_.fit(Z, y, sample_weight=w)
+            if len(present) >= 3:
+                self.lr_ = fit_soft_logistic(Z, targets[:, present], present, w, C=self.C, tol=self.tol,
+                                             max_iter=self.max_iter, coef=coef, intercept=intercept)
+            else:  # two classes: scikit-learn's binary model, a row repeated for each class it may be
+                rows, cols = np.nonzero(targets[:, present])
+                self.lr_ = LogisticRegression(C=self.C, max_iter=self.max_iter, tol=self.tol)
+                self.lr_.fit(Z[rows], present[cols], sample_weight=w[rows] * targets[rows, present[cols]])
 
     def _share(self, Zc: np.ndarray) -> np.ndarray:
         """E-step: each not-core row's split over the classes it can be (``coarse_classes``)."""
