@@ -6,7 +6,8 @@ measurement, where the time goes, and how the fit grows with the number of pages
 Prints the wall time of ``segmenter.train.train(cv=False)`` on the whole label store (the
 artifact goes to a temporary folder, the shipped one is not touched), split into reading the
 store, features and the fit; with ``--scaling`` also the fit alone on 25 %, 50 % and 100 % of
-the documents, its cost per 100 000 training rows, and what that implies for 20 000 pages.
+the documents, its cost per 100 000 training rows and its peak memory (numpy's arrays, as
+``tracemalloc`` counts them), and what that implies for 20 000 pages.
 Absolute seconds depend on the machine and on whatever else runs on it.
 """
 from __future__ import annotations
@@ -15,6 +16,7 @@ import argparse
 import sys
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -51,20 +53,28 @@ def main() -> int:
         W = T.weights_for(data, T.DEFAULT_FINE_DOC_WEIGHT)
         augmented = T.Augmented.build(data, T.DEFAULT_AUGMENT_COPIES, T.DEFAULT_AUGMENT_RATE, 0)
         print("\nfit alone on part of the documents (the seeds always in):")
-        print(f"{'documents':>10} {'paragraphs':>11} {'fit s':>7} {'s per 100k paragraphs':>22}")
-        per = []
+        print(f"{'documents':>10} {'paragraphs':>11} {'fit s':>7} {'s per 100k paragraphs':>22} "
+              f"{'peak MB':>8} {'KB per paragraph':>17}")
+        per, mem = [], []
+        tracemalloc.start()  # numpy reports its arrays to tracemalloc, so the peak counts them
         for share in (0.25, 0.5, 1.0):
             docs = sorted(set(data.fine) | set(range(0, len(X), max(1, round(1 / share)))))
             n_rows = sum(len(X[i]) for i in docs)
+            tracemalloc.reset_peak()
+            base = tracemalloc.get_traced_memory()[0]
             t0 = time.perf_counter()
             T.fit_classifier(*augmented.training_set(docs, X, data.labels, W), 0, jobs=args.jobs)
             took = time.perf_counter() - t0
+            peak = tracemalloc.get_traced_memory()[1] - base
             per.append(took / n_rows * 1e5)
-            print(f"{len(docs):>10} {n_rows:>11} {took:>7.1f} {per[-1]:>22.1f}")
+            mem.append(peak / n_rows / 1e3)
+            print(f"{len(docs):>10} {n_rows:>11} {took:>7.1f} {per[-1]:>22.1f} {peak / 1e6:>8.0f} {mem[-1]:>17.2f}")
+        tracemalloc.stop()
         pages_rows = rows / len(X)
         print(f"\n20 000 pages of this kind are ~{20000 * pages_rows / 1e6:.1f} M paragraphs: at the "
               f"largest run's rate about {20000 * pages_rows / 1e5 * per[-1] / 60:.0f} min of fitting "
-              "(the solver's iterations grow slowly with rows; memory, estimated, ~4 KB per paragraph)")
+              f"(the solver's iterations grow slowly with rows) and {20000 * pages_rows * mem[-1] / 1e6:.1f} GB "
+              "at the fit's peak (above the features it is given)")
     return 0
 
 
