@@ -94,6 +94,8 @@ class PartialLabelLogisticRegression(ClassifierMixin, BaseEstimator):
     def _fit(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None,
              coarse_share: np.ndarray | None) -> "PartialLabelLogisticRegression":
         y = np.asarray(y)
+        if (y < _COARSE).any():
+            raise ValueError("unlabelled rows must be removed before fitting (see _fit_rows)")
         w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         self.classes_ = np.asarray(CLASSES, dtype=object)
         self.scaler_ = StandardScaler().fit(X)
@@ -134,14 +136,16 @@ class PartialLabelLogisticRegression(ClassifierMixin, BaseEstimator):
     def _fit_lr(self, Z: np.ndarray, targets: np.ndarray, w: np.ndarray) -> None:
         """Fit the logistic regression on ``targets`` (one share per row and class of
         ``CLASSES``), starting from the previous EM round's optimum when it tells the same
-        classes apart, else from ``start``'s."""
+        classes apart, else (three or more classes) from ``start``'s."""
         present = np.flatnonzero(targets.sum(axis=0) > 0)
-        before = self.lr_
-        if before is None or not np.array_equal(before.classes_, present):
-            before = getattr(getattr(self, "_start", None), "lr_", None)
+        same = self.lr_ is not None and np.array_equal(self.lr_.classes_, present)
+        before = self.lr_ if same else None
+        start = getattr(getattr(self, "_start", None), "lr_", None)
+        if before is None and len(present) >= 3 and start is not None and np.array_equal(start.classes_, present):
+            before = start
         coef = intercept = None
-        if before is not None and np.array_equal(before.classes_, present):
-            coef = np.zeros((len(present), Z.shape[1]))
+        if before is not None:  # its columns first, zeros for any the start did not have
+            coef = np.zeros((before.coef_.shape[0], Z.shape[1]), dtype=before.coef_.dtype)
             coef[:, :before.coef_.shape[1]] = before.coef_
             intercept = before.intercept_.copy()
         # One BLAS thread: these matrices are narrow, and threads only contend (3x slower
@@ -152,7 +156,9 @@ class PartialLabelLogisticRegression(ClassifierMixin, BaseEstimator):
                                              max_iter=self.max_iter, coef=coef, intercept=intercept)
             else:  # two classes: scikit-learn's binary model, a row repeated for each class it may be
                 rows, cols = np.nonzero(targets[:, present])
-                self.lr_ = LogisticRegression(C=self.C, max_iter=self.max_iter, tol=self.tol)
+                self.lr_ = LogisticRegression(C=self.C, max_iter=self.max_iter, tol=self.tol, warm_start=True)
+                if coef is not None:
+                    self.lr_.coef_, self.lr_.intercept_ = coef, intercept
                 self.lr_.fit(Z[rows], present[cols], sample_weight=w[rows] * targets[rows, present[cols]])
 
     def _share(self, Zc: np.ndarray) -> np.ndarray:

@@ -23,18 +23,23 @@ def fit_soft_logistic(X: np.ndarray, targets: np.ndarray, classes: np.ndarray, s
                       *, C: float = 1.0, tol: float = 1e-4, max_iter: int = 1000,
                       coef: np.ndarray | None = None, intercept: np.ndarray | None = None) -> LogisticRegression:
     """Fit a multinomial ``LogisticRegression`` (three or more ``classes``) where row i belongs
-    to class j with share ``targets[i, j]`` (rows sum to 1); ``coef``/``intercept`` are where
-    the solver starts (zeros if None), as ``warm_start`` would."""
+    to class j with share ``targets[i, j]`` (each row's shares sum to 1; a row of weight 0 may
+    have none); ``coef``/``intercept`` are where the solver starts (zeros if None), as
+    ``warm_start`` would. Like scikit-learn, the model keeps float32 rows' dtype."""
     X = np.ascontiguousarray(X)
     n, d = X.shape
     k = len(classes)
+    targets = np.asarray(targets, dtype=np.float64)
     if k < 3 or targets.shape != (n, k):
         raise ValueError("fit_soft_logistic needs three or more classes and one share per class and row")
+    w = np.asarray(sample_weight, dtype=np.float64)
+    sums = targets.sum(axis=1)
+    if (targets < 0).any() or not np.all((np.abs(sums - 1) < 1e-6) | ((sums == 0) & (w == 0))):
+        raise ValueError("each row's shares must be non-negative and sum to 1 (or be all 0 at weight 0)")
     dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
     X = X.astype(dtype, copy=False)
     # classes x rows throughout: reductions over a row's few classes run along memory
-    Qt = np.ascontiguousarray(np.asarray(targets, dtype=dtype).T)
-    w = np.asarray(sample_weight, dtype=np.float64)
+    Qt = np.ascontiguousarray(targets.T.astype(dtype))
     total = float(w.sum())
     l2 = 1.0 / (C * total)
     row_scale = (w / total).astype(dtype)
@@ -72,8 +77,8 @@ def fit_soft_logistic(X: np.ndarray, targets: np.ndarray, classes: np.ndarray, s
     both = res.x.reshape(k, d + 1)
     lr = LogisticRegression(C=C, tol=tol, max_iter=max_iter, warm_start=True)
     lr.classes_ = np.asarray(classes)
-    lr.coef_ = np.ascontiguousarray(both[:, :d])
-    lr.intercept_ = both[:, d].copy()
+    lr.coef_ = np.ascontiguousarray(both[:, :d], dtype=dtype)
+    lr.intercept_ = both[:, d].astype(dtype)
     lr.n_features_in_ = d
     lr.n_iter_ = np.array([res.nit], dtype=np.int32)
     return lr

@@ -77,3 +77,41 @@ def test_fewer_than_three_classes_are_refused():
     X, targets, weights = _problem()
     with pytest.raises(ValueError, match="three or more classes"):
         fit_soft_logistic(X, targets[:, :2], np.arange(2), weights)
+
+
+def test_at_the_default_tolerance_it_stops_where_scikit_learn_does():
+    # same objective, same L-BFGS options: in float64 the same iterations to the same point
+    X, targets, weights = _problem(seed=5)
+    soft = fit_soft_logistic(X, targets, np.arange(4), weights)
+    Xr, yr, wr = _repeated(X, targets, weights)
+    ref = LogisticRegression().fit(Xr, yr, sample_weight=wr)
+    assert soft.n_iter_[0] == ref.n_iter_[0]
+    np.testing.assert_allclose(soft.predict_proba(X), ref.predict_proba(X), atol=1e-4)
+
+
+def test_float32_rows_give_a_float32_model_as_scikit_learn_does():
+    X, targets, weights = _problem(seed=6)
+    model = fit_soft_logistic(X.astype(np.float32), targets, np.arange(4), weights)
+    ref = LogisticRegression().fit(*_repeated(X.astype(np.float32), targets, weights)[:2])
+    assert model.coef_.dtype == model.intercept_.dtype == ref.coef_.dtype == np.float32
+
+
+@pytest.mark.parametrize("bad", ["half", "negative", "empty-but-weighted"])
+def test_shares_that_do_not_sum_to_one_are_refused(bad):
+    X, targets, weights = _problem(seed=7)
+    targets = targets.copy()
+    if bad == "half":
+        targets[3] *= 0.5
+    elif bad == "negative":
+        targets[3] = [1.5, -0.5, 0, 0]
+    else:
+        targets[3] = 0
+    with pytest.raises(ValueError, match="sum to 1"):
+        fit_soft_logistic(X, targets, np.arange(4), weights)
+
+
+def test_a_row_without_shares_is_accepted_at_weight_zero():
+    X, targets, weights = _problem(seed=8)
+    targets, weights = targets.copy(), weights.copy()
+    targets[3], weights[3] = 0, 0
+    fit_soft_logistic(X, targets, np.arange(4), weights)
