@@ -116,17 +116,18 @@ class PartialLabelLogisticRegression(ClassifierMixin, BaseEstimator):
         elif coarse_share is None:
             coarse_share = np.full((len(Zc), len(self.coarse_classes)), 1 / len(self.coarse_classes))
         q = coarse_share
-        targets = _one_hot(np.where(fine, y, 0))
+        coarse_rows = np.flatnonzero(coarse)
+        coarse_cells = np.ix_(coarse_rows, self._coarse_index())
+        targets = np.zeros((len(y), len(CLASSES)))
+        targets[fine] = _one_hot(y[fine])
         for _ in range(self.em_iterations):
             # M-step: a not-core row counts for each class it can be by its share (shares under
             # min_share dropped, the rest scaled back up to 1; a row left with none sits out)
             kept = np.where(q >= self.min_share, q, 0.0)
             total = kept.sum(axis=1, keepdims=True)
-            targets[coarse] = 0.0
-            targets[np.ix_(np.flatnonzero(coarse), self._coarse_index())] = np.divide(
-                kept, total, out=np.zeros_like(kept), where=total > 0)
+            targets[coarse_cells] = np.divide(kept, total, out=np.zeros_like(kept), where=total > 0)
             w_round = w.copy()
-            w_round[np.flatnonzero(coarse)[total[:, 0] == 0]] = 0.0
+            w_round[coarse_rows[total[:, 0] == 0]] = 0.0
             self._fit_lr(Z, targets, w_round)
             q = self._share(Zc)
         self.coarse_share_ = q
