@@ -6,6 +6,7 @@ session), :mod:`segmenter.sources` (documents in), :mod:`segmenter.retrain`,
 :mod:`segmenter.appconfig` and :mod:`segmenter.agreement`. Document text is shown with ``st.text`` / ``st.dataframe`` only,
 never as Markdown or HTML; names and paths in Markdown elements go through ``md_escape``.
 """
+
 from __future__ import annotations
 
 import os
@@ -16,17 +17,30 @@ import streamlit as st
 
 from segmenter.agreement import agreement_table, disagreements, label_maps
 from segmenter.annotate import (
-    LABEL_COLORS, LABEL_KEYS, AnnotationSession, export_csv, export_jsonl, export_resolved_csv,
-    md_escape, preview_styler, progress_totals,
-)
-from segmenter.appconfig import AppConfig
-from segmenter.retrain import RetrainJob, metrics_frames, model_path, promote_candidate
-from segmenter.sources import (
-    MAX_UPLOAD_BYTES, PathRefused, UploadTooLarge, load_folder, load_jsonl, pasted_document,
-    seed_documents, uploaded_document,
+    LABEL_COLORS,
+    LABEL_KEYS,
+    AnnotationSession,
+    export_csv,
+    export_jsonl,
+    export_resolved_csv,
+    md_escape,
+    preview_styler,
+    progress_totals,
 )
 from segmenter.api import ModelError, file_sha256, load_model
+from segmenter.appconfig import AppConfig
 from segmenter.labels import ALLOWED_LABELS, CLASSES
+from segmenter.retrain import RetrainJob, metrics_frames, model_path, promote_candidate
+from segmenter.sources import (
+    MAX_UPLOAD_BYTES,
+    PathRefused,
+    UploadTooLarge,
+    load_folder,
+    load_jsonl,
+    pasted_document,
+    seed_documents,
+    uploaded_document,
+)
 from segmenter.store import LabelStore, LabelStoreError
 
 PAGES = ["Label", "Preview", "Agreement", "Progress & export", "Retrain"]
@@ -118,8 +132,13 @@ def _add_pasted() -> None:
 def _uploads() -> None:
     # max_upload_size (MiB) makes the widget state the app's limit instead of Streamlit's
     # 200 MB default and refuse bigger files in the browser; uploaded_document checks again.
-    files = st.sidebar.file_uploader("Upload .txt", type=["txt"], accept_multiple_files=True, key="upload",
-                                     max_upload_size=max(1, MAX_UPLOAD_BYTES // 2**20))
+    files = st.sidebar.file_uploader(
+        "Upload .txt",
+        type=["txt"],
+        accept_multiple_files=True,
+        key="upload",
+        max_upload_size=max(1, MAX_UPLOAD_BYTES // 2**20),
+    )
     done = st.session_state.setdefault("uploaded_ids", set())
     for f in files or []:
         if f.file_id in done:
@@ -148,8 +167,12 @@ with st.sidebar:
     st.button("Add pasted text", key="add_pasted", on_click=_add_pasted)
 _uploads()
 with st.sidebar:
-    st.button("Reload from the store", key="reload", on_click=lambda: _act(sess.reload),
-              help="Read decisions other annotators made since this page was opened")
+    st.button(
+        "Reload from the store",
+        key="reload",
+        on_click=lambda: _act(sess.reload),
+        help="Read decisions other annotators made since this page was opened",
+    )
     st.caption(f"Store: {md_escape(str(config.labels))}")
     st.caption(f"Model: {md_escape(sess.model_name or 'none')}")
 
@@ -181,19 +204,31 @@ def _label_page() -> None:
     # mode and document on one line, so the current paragraph stays in view on smaller screens
     mode_col, doc_col = st.columns([1, 2], vertical_alignment="bottom")
     st.session_state["mode_choice"] = "document" if sess.mode == "document" else "uncertainty queue"
-    mode_col.radio("Mode", ["document", "uncertainty queue"], horizontal=True, key="mode_choice",
-                   on_change=lambda: _act(sess.set_mode, "queue" if st.session_state["mode_choice"] != "document"
-                                          else "document"))
+    mode_col.radio(
+        "Mode",
+        ["document", "uncertainty queue"],
+        horizontal=True,
+        key="mode_choice",
+        on_change=lambda: _act(
+            sess.set_mode, "queue" if st.session_state["mode_choice"] != "document" else "document"
+        ),
+    )
     if not sess.docs:
         st.info("No documents: choose a source in the sidebar.")
         return
     st.session_state["doc_select"] = sess.doc_pos
-    doc_col.selectbox("Document", list(range(len(sess.docs))), key="doc_select",
-                      format_func=lambda i: sess.docs[i].doc_id,
-                      on_change=lambda: sess.select_document(st.session_state["doc_select"]))
+    doc_col.selectbox(
+        "Document",
+        list(range(len(sess.docs))),
+        key="doc_select",
+        format_func=lambda i: sess.docs[i].doc_id,
+        on_change=lambda: sess.select_document(st.session_state["doc_select"]),
+    )
     mine = sess.my_labels()
-    st.progress(sum(m is not None for m in mine) / max(len(mine), 1),
-                text=f"{sum(m is not None for m in mine)} of {len(mine)} paragraphs labelled by you")
+    st.progress(
+        sum(m is not None for m in mine) / max(len(mine), 1),
+        text=f"{sum(m is not None for m in mine)} of {len(mine)} paragraphs labelled by you",
+    )
     if sess.message:
         st.info(md_escape(sess.message))
     rows = sess.rows(radius=3)
@@ -215,39 +250,78 @@ def _label_page() -> None:
         st.warning("Enter your name in the sidebar to label.")
     cols = st.columns([1] * len(CLASSES) + [1.5])  # room for "accept suggestion" and its key
     for col, c in zip(cols, CLASSES):
-        col.button(c, key=f"label_{c}", shortcut=LABEL_KEYS[c], disabled=disabled,
-                   on_click=_act, args=(sess.label, c), width="stretch")
-    cols[-1].button("accept suggestion", key="accept", shortcut="Enter", type="primary",
-                    disabled=disabled or sess.model is None, on_click=_act, args=(sess.accept_suggestion,))
+        col.button(
+            c,
+            key=f"label_{c}",
+            shortcut=LABEL_KEYS[c],
+            disabled=disabled,
+            on_click=_act,
+            args=(sess.label, c),
+            width="stretch",
+        )
+    cols[-1].button(
+        "accept suggestion",
+        key="accept",
+        shortcut="Enter",
+        type="primary",
+        disabled=disabled or sess.model is None,
+        on_click=_act,
+        args=(sess.accept_suggestion,),
+    )
     nav = st.columns([0.8, 1, 0.8, 1.2, 1.4, 1.2])
-    nav[0].button("undo", key="undo", shortcut="u", on_click=_act, args=(sess.undo,),
-                  disabled=not sess.can_undo())
+    nav[0].button(
+        "undo", key="undo", shortcut="u", on_click=_act, args=(sess.undo,), disabled=not sess.can_undo()
+    )
     nav[1].button("previous ¶", key="prev", shortcut="k", on_click=sess.move, args=(-1,))
     nav[2].button("next ¶", key="next", shortcut="j", on_click=sess.move, args=(1,))
-    nav[3].button("next unlabelled", key="next_unlabelled", shortcut="l",
-                  on_click=lambda: sess.goto(sess.next_unlabelled() or sess.cursor))
-    nav[4].button("previous document", key="prev_doc", shortcut="p",
-                  on_click=lambda: sess.select_document(sess.doc_pos - 1))
-    nav[5].button("next document", key="next_doc", shortcut="n",
-                  on_click=lambda: sess.select_document(sess.doc_pos + 1))
+    nav[3].button(
+        "next unlabelled",
+        key="next_unlabelled",
+        shortcut="l",
+        on_click=lambda: sess.goto(sess.next_unlabelled() or sess.cursor),
+    )
+    nav[4].button(
+        "previous document",
+        key="prev_doc",
+        shortcut="p",
+        on_click=lambda: sess.select_document(sess.doc_pos - 1),
+    )
+    nav[5].button(
+        "next document", key="next_doc", shortcut="n", on_click=lambda: sess.select_document(sess.doc_pos + 1)
+    )
 
     with st.expander("Bulk: accept confident suggestions, label a range", expanded=True):
         a, b = st.columns(2)
         with a:
             st.slider("Confidence", 0.5, 1.0, 0.9, 0.01, key="threshold")
-            st.button("accept all suggestions at or above it", key="accept_above", shortcut="a",
-                      disabled=disabled or sess.model is None,
-                      on_click=lambda: _act(sess.accept_above, st.session_state["threshold"]))
+            st.button(
+                "accept all suggestions at or above it",
+                key="accept_above",
+                shortcut="a",
+                disabled=disabled or sess.model is None,
+                on_click=lambda: _act(sess.accept_above, st.session_state["threshold"]),
+            )
         with b:
             c1, c2, c3 = st.columns(3)
             c1.number_input("from ¶", min_value=0, key="bulk_from", step=1)
             c2.number_input("to ¶", min_value=0, key="bulk_to", step=1)
             c3.selectbox("label", list(CLASSES), key="bulk_label")
-            st.button("label the range", key="bulk", shortcut="b", disabled=disabled,
-                      on_click=lambda: _act(sess.bulk_label, st.session_state["bulk_from"],
-                                            st.session_state["bulk_to"], st.session_state["bulk_label"]))
-    st.caption("Keys: 1-5 label and advance · Enter accept the suggestion · u undo · j/k next/previous ¶ · "
-               "l next unlabelled · n/p next/previous document · a accept confident · b label range")
+            st.button(
+                "label the range",
+                key="bulk",
+                shortcut="b",
+                disabled=disabled,
+                on_click=lambda: _act(
+                    sess.bulk_label,
+                    st.session_state["bulk_from"],
+                    st.session_state["bulk_to"],
+                    st.session_state["bulk_label"],
+                ),
+            )
+    st.caption(
+        "Keys: 1-5 label and advance · Enter accept the suggestion · u undo · j/k next/previous ¶ · "
+        "l next unlabelled · n/p next/previous document · a accept confident · b label range"
+    )
 
 
 # -- preview ---------------------------------------------------------------------------------
@@ -262,15 +336,22 @@ def _preview_page() -> None:
         st.caption("Original: paragraphs clean() drops are struck through, coloured by the model's label")
         # The model's label and probability first, so they stay in view; the text wraps over
         # up to three lines (Streamlit wraps cell text when rows are taller than 4rem).
-        st.dataframe(preview_styler(df), hide_index=True, key="preview_table", row_height=70,
-                     height=min(40 + 70 * len(df), 640),
-                     column_order=["¶", "model", "p", "text", "yours", "kept"],
-                     column_config={"¶": st.column_config.NumberColumn(width=40),
-                                    "model": st.column_config.TextColumn(width=115),
-                                    "p": st.column_config.NumberColumn(width=50, format="%.2f"),
-                                    "text": st.column_config.TextColumn(width=330),
-                                    "yours": st.column_config.TextColumn(width=115),
-                                    "kept": st.column_config.CheckboxColumn(width=50)})
+        st.dataframe(
+            preview_styler(df),
+            hide_index=True,
+            key="preview_table",
+            row_height=70,
+            height=min(40 + 70 * len(df), 640),
+            column_order=["¶", "model", "p", "text", "yours", "kept"],
+            column_config={
+                "¶": st.column_config.NumberColumn(width=40),
+                "model": st.column_config.TextColumn(width=115),
+                "p": st.column_config.NumberColumn(width=50, format="%.2f"),
+                "text": st.column_config.TextColumn(width=330),
+                "yours": st.column_config.TextColumn(width=115),
+                "kept": st.column_config.CheckboxColumn(width=50),
+            },
+        )
     with right:
         st.caption("clean(text)")
         st.text(cleaned)
@@ -288,11 +369,20 @@ def _agreement_page() -> None:
     if table.empty:
         st.info("These annotators have no paragraphs in common.")
         return
-    st.caption("Cohen's kappa on the paragraphs both labelled; per class: that class against the rest "
-               "(empty: undefined, e.g. neither used it)")
-    st.dataframe(table, hide_index=True, key="kappa_table",
-                 column_config={c: st.column_config.NumberColumn(format="%.2f")
-                                for c in table.columns if c == "agreement" or c.startswith("kappa")})
+    st.caption(
+        "Cohen's kappa on the paragraphs both labelled; per class: that class against the rest "
+        "(empty: undefined, e.g. neither used it)"
+    )
+    st.dataframe(
+        table,
+        hide_index=True,
+        key="kappa_table",
+        column_config={
+            c: st.column_config.NumberColumn(format="%.2f")
+            for c in table.columns
+            if c == "agreement" or c.startswith("kappa")
+        },
+    )
     hide = st.checkbox("hide adjudicated", value=False, key="hide_adjudicated")
     dis = disagreements(sess.records, chosen, include_adjudicated=not hide)
     st.subheader(f"{len(dis)} disagreements")
@@ -304,17 +394,29 @@ def _agreement_page() -> None:
             st.text(f"{d.doc_id} ¶{d.index}")
             if doc is not None and doc.sha256 == d.doc_sha256:
                 st.text(sess.paragraphs(doc)[d.index].text)
-            st.text(" · ".join(f"{a}: {lab}" for a, lab in d.labels.items())
-                    + (f"   → adjudicated: {d.adjudicated}" if d.adjudicated else ""))
+            st.text(
+                " · ".join(f"{a}: {lab}" for a, lab in d.labels.items())
+                + (f"   → adjudicated: {d.adjudicated}" if d.adjudicated else "")
+            )
             c1, c2 = st.columns([3, 1])
             options = list(ALLOWED_LABELS)
             default = d.adjudicated or next(iter(d.labels.values()))
             key = f"{d.doc_id}:{d.index}"
-            c1.selectbox("label", options, index=options.index(default), key=f"adj_label:{key}",
-                         label_visibility="collapsed")
-            c2.button("adjudicate", key=f"adj:{key}", disabled=not sess.annotator,
-                      on_click=lambda d=d, key=key: _act(sess.adjudicate, d.doc_id, d.index,
-                                                         st.session_state[f"adj_label:{key}"]))
+            c1.selectbox(
+                "label",
+                options,
+                index=options.index(default),
+                key=f"adj_label:{key}",
+                label_visibility="collapsed",
+            )
+            c2.button(
+                "adjudicate",
+                key=f"adj:{key}",
+                disabled=not sess.annotator,
+                on_click=lambda d=d, key=key: _act(
+                    sess.adjudicate, d.doc_id, d.index, st.session_state[f"adj_label:{key}"]
+                ),
+            )
     if len(dis) > 50:
         st.caption(f"showing 50 of {len(dis)}; adjudicate these to see more (tick 'hide adjudicated')")
 
@@ -329,18 +431,35 @@ def _progress_page() -> None:
     c[2].metric("labelled (by anyone)", tot.get("labelled", 0))
     st.dataframe(table, hide_index=True, key="progress_table")
     resolved, problems = sess.resolved()
-    counts = {lab: sum(1 for d in resolved.values() for v in d.values() if v == lab) for lab in ALLOWED_LABELS}
+    counts = {
+        lab: sum(1 for d in resolved.values() for v in d.values() if v == lab) for lab in ALLOWED_LABELS
+    }
     st.caption("Whole store, per class (the label training takes)")
     st.bar_chart(counts)
     if problems:
         st.warning(f"{len(problems)} records cannot be used (document missing or changed)")
     d1, d2, d3 = st.columns(3)
-    d1.download_button("all decisions (JSONL)", lambda: export_jsonl(sess.store.records(torn=[])),
-                       file_name="labels.jsonl", mime="application/jsonl", key="dl_jsonl")
-    d2.download_button("all decisions (CSV)", lambda: export_csv(sess.store.records(torn=[])),
-                       file_name="labels.csv", mime="text/csv", key="dl_csv")
-    d3.download_button("training labels (CSV)", lambda: export_resolved_csv(sess.store.resolve(tolerant=True)[0]),
-                       file_name="resolved.csv", mime="text/csv", key="dl_resolved")
+    d1.download_button(
+        "all decisions (JSONL)",
+        lambda: export_jsonl(sess.store.records(torn=[])),
+        file_name="labels.jsonl",
+        mime="application/jsonl",
+        key="dl_jsonl",
+    )
+    d2.download_button(
+        "all decisions (CSV)",
+        lambda: export_csv(sess.store.records(torn=[])),
+        file_name="labels.csv",
+        mime="text/csv",
+        key="dl_csv",
+    )
+    d3.download_button(
+        "training labels (CSV)",
+        lambda: export_resolved_csv(sess.store.resolve(tolerant=True)[0]),
+        file_name="resolved.csv",
+        mime="text/csv",
+        key="dl_resolved",
+    )
 
 
 # -- retraining ------------------------------------------------------------------------------
@@ -374,8 +493,12 @@ def _retrain_page() -> None:
     job = _job()
     st.text("Runs: " + " ".join(job.command()))
     c1, c2 = st.columns(2)
-    c1.button("retrain in the background", key="retrain", disabled=job.status() == "running",
-              on_click=lambda: _act(job.start))
+    c1.button(
+        "retrain in the background",
+        key="retrain",
+        disabled=job.status() == "running",
+        on_click=lambda: _act(job.start),
+    )
     c2.button("stop", key="retrain_stop", disabled=job.status() != "running", on_click=job.cancel)
     _retrain_status()
     meta = job.metadata()
@@ -389,18 +512,34 @@ def _retrain_page() -> None:
         import altair as alt
 
         st.dataframe(per_class, hide_index=True, key="candidate_metrics")
-        chart = alt.Chart(conf).mark_rect().encode(
-            x=alt.X("predicted:N", sort=list(CLASSES)), y=alt.Y("gold:N", sort=list(CLASSES)),
-            color=alt.Color("count:Q", scale=alt.Scale(type="symlog")), tooltip=["gold", "predicted", "count"])
+        chart = (
+            alt.Chart(conf)
+            .mark_rect()
+            .encode(
+                x=alt.X("predicted:N", sort=list(CLASSES)),
+                y=alt.Y("gold:N", sort=list(CLASSES)),
+                color=alt.Color("count:Q", scale=alt.Scale(type="symlog")),
+                tooltip=["gold", "predicted", "count"],
+            )
+        )
         text = chart.mark_text().encode(text="count:Q", color=alt.value("black"))
         st.caption("Confusion matrix (rows gold, columns predicted)")
         st.altair_chart(chart + text, key="confusion")
     c1, c2 = st.columns(2)
-    c1.button("use the candidate in this session", key="use_candidate",
-              on_click=lambda: _act(_use_candidate, False))
-    c2.button("install the candidate as the default model", key="install_candidate",
-              on_click=lambda: _act(_use_candidate, True))
+    c1.button(
+        "use the candidate in this session", key="use_candidate", on_click=lambda: _act(_use_candidate, False)
+    )
+    c2.button(
+        "install the candidate as the default model",
+        key="install_candidate",
+        on_click=lambda: _act(_use_candidate, True),
+    )
 
 
-{"Label": _label_page, "Preview": _preview_page, "Agreement": _agreement_page,
- "Progress & export": _progress_page, "Retrain": _retrain_page}[page]()
+{
+    "Label": _label_page,
+    "Preview": _preview_page,
+    "Agreement": _agreement_page,
+    "Progress & export": _progress_page,
+    "Retrain": _retrain_page,
+}[page]()

@@ -20,6 +20,7 @@ Prints, for the same page texts (WCXB dev and the seeds):
 Figures are ratios measured in the same run on the same machine; absolute docs/s depend on
 the machine (and on whatever else runs on it).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -75,10 +76,18 @@ def run_justext(text: str) -> None:
 
 def load_time() -> float:
     """``load_model()`` in a fresh process that has already imported scikit-learn."""
-    code = ("import time, sklearn.linear_model, sklearn.pipeline, sklearn.preprocessing, joblib, segmenter.api as a\n"
-            "t = time.perf_counter(); a.load_model(); print(time.perf_counter() - t)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=REPO, env={"PYTHONPATH": str(REPO), "PATH": ""})
+    code = (
+        "import time, sklearn.linear_model, sklearn.pipeline, sklearn.preprocessing, joblib, segmenter.api as a\n"
+        "t = time.perf_counter(); a.load_model(); print(time.perf_counter() - t)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+        env={"PYTHONPATH": str(REPO), "PATH": ""},
+    )
     return float(out.stdout.strip())
 
 
@@ -108,10 +117,15 @@ def run_batch_cli(args: list[str], feed=None) -> tuple[float, float, list[float]
     writes the command's stdin, from a thread."""
     with tempfile.TemporaryFile() as err:
         t = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "segmenter", "clean", *args], cwd=REPO,
-                                env={**os.environ, "PYTHONPATH": str(REPO)}, stderr=err,
-                                stdin=subprocess.PIPE if feed else subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "segmenter", "clean", *args],
+            cwd=REPO,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            stderr=err,
+            stdin=subprocess.PIPE if feed else subprocess.DEVNULL,
+        )
         if feed:
+
             def write():
                 try:
                     feed(proc.stdin)
@@ -134,16 +148,21 @@ def run_batch_cli(args: list[str], feed=None) -> tuple[float, float, list[float]
 
 
 def batch_cli(pages: list[str], stream: int, stream_jobs: int, corpus: Path) -> None:
-    print(f"\nbatch CLI: segmenter clean --jsonl, the same {len(pages)} pages (wall time of the "
-          "command, start-up and model loads included)")
+    print(
+        f"\nbatch CLI: segmenter clean --jsonl, the same {len(pages)} pages (wall time of the "
+        "command, start-up and model loads included)"
+    )
     print(f"{'run':<32}{'seconds':>9}{'records/s':>11}{'parent MB':>11}{'workers MB':>14}")
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "pages.jsonl"
-        src.write_text("".join(json.dumps({"id": f"p{i}", "text": t}) + "\n" for i, t in enumerate(pages)),
-                       encoding="utf-8")
+        src.write_text(
+            "".join(json.dumps({"id": f"p{i}", "text": t}) + "\n" for i, t in enumerate(pages)),
+            encoding="utf-8",
+        )
         for jobs in (1, 2):
-            secs, parent, workers = run_batch_cli(["--jsonl", str(src), str(Path(tmp) / "out.jsonl"),
-                                                   "--jobs", str(jobs)])
+            secs, parent, workers = run_batch_cli(
+                ["--jsonl", str(src), str(Path(tmp) / "out.jsonl"), "--jobs", str(jobs)]
+            )
             shown = ", ".join(f"{w:.0f}" for w in workers) or "-"
             print(f"{f'--jobs {jobs}':<32}{secs:>9.2f}{len(pages) / secs:>11.1f}{parent:>11.0f}{shown:>14}")
     if not stream:
@@ -157,20 +176,30 @@ def batch_cli(pages: list[str], stream: int, stream_jobs: int, corpus: Path) -> 
 
     secs, parent, workers = run_batch_cli(["--jsonl", "-", os.devnull, "--jobs", str(stream_jobs)], feed)
     shown = ", ".join(f"{w:.0f}" for w in workers) or "-"
-    print(f"{f'stream {stream} --jobs {stream_jobs}':<32}{secs:>9.1f}{stream / secs:>11.1f}{parent:>11.0f}{shown:>14}")
+    print(
+        f"{f'stream {stream} --jobs {stream_jobs}':<32}{secs:>9.1f}{stream / secs:>11.1f}{parent:>11.0f}{shown:>14}"
+    )
     print(f"(the {len(wcxb)} WCXB pages repeated, distinct ids, on stdin; output to {os.devnull})")
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--corpus", type=Path, default=REPO.parent / "shared" / "data" / "wcxb_dev_articles.jsonl.gz")
+    ap.add_argument(
+        "--corpus", type=Path, default=REPO.parent / "shared" / "data" / "wcxb_dev_articles.jsonl.gz"
+    )
     ap.add_argument("--docs", type=int, default=300, help="WCXB pages to time (default 300)")
     ap.add_argument("--repeats", type=int, default=2, help="take the best of this many runs (default 2)")
-    ap.add_argument("--stream", type=int, default=0, metavar="N",
-                    help="also stream N records through the batch CLI and print its peak RSS "
-                         "(e.g. 100000; takes a while)")
-    ap.add_argument("--stream-jobs", type=int, default=2, metavar="J",
-                    help="--jobs of the streaming run (default 2)")
+    ap.add_argument(
+        "--stream",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also stream N records through the batch CLI and print its peak RSS "
+        "(e.g. 100000; takes a while)",
+    )
+    ap.add_argument(
+        "--stream-jobs", type=int, default=2, metavar="J", help="--jobs of the streaming run (default 2)"
+    )
     args = ap.parse_args(argv)
 
     pages = load_pages(args.corpus, args.docs)
@@ -181,7 +210,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{n_docs} pages, {n_paras} paragraphs, {sum(map(len, pages)) / 1e6:.1f} M characters")
 
     rows = {
-        "segmenter.clean (one page at a time)": timed(lambda: [segmenter.clean(t, model=model) for t in pages], args.repeats),
+        "segmenter.clean (one page at a time)": timed(
+            lambda: [segmenter.clean(t, model=model) for t in pages], args.repeats
+        ),
         "segmenter.clean_many": timed(lambda: list(segmenter.clean_many(pages, model=model)), args.repeats),
         "keep lines >= 10 words": timed(lambda: [keep_long_lines(t) for t in pages], args.repeats),
     }
@@ -202,8 +233,10 @@ def main(argv: list[str] | None = None) -> int:
     t_feat = timed(lambda: feats.transform(pages))
     t_clf = timed(lambda: clf.predict_proba(X))
     total = t_feat + t_clf
-    print(f"\nsegmenter time split (clean_many path): segmentation {t_seg:.2f} s (inside features), "
-          f"features {t_feat:.2f} s ({100 * t_feat / total:.0f} %), classifier {t_clf:.2f} s ({100 * t_clf / total:.0f} %)")
+    print(
+        f"\nsegmenter time split (clean_many path): segmentation {t_seg:.2f} s (inside features), "
+        f"features {t_feat:.2f} s ({100 * t_feat / total:.0f} %), classifier {t_clf:.2f} s ({100 * t_clf / total:.0f} %)"
+    )
 
     loads = [load_time() for _ in range(3)]
     print(f"\nmodel load (scikit-learn already imported): median {statistics.median(loads):.3f} s of 3")
@@ -222,8 +255,10 @@ def main(argv: list[str] | None = None) -> int:
             if k > len(corpus_pages):  # all distinct pages used; repeats would be duplicates
                 break
         doc = "\n".join(parts)[:size]
-        secs = timed(lambda: segmenter.clean(doc, model=model), 2 if size < 1_000_000 else 1)
-        print(f"{len(doc) / 1000:>8.0f}KB{len(segmenter.segment(doc)):>12}{secs:>10.3f}{1e6 * secs / len(doc):>11.3f}")
+        secs = timed(lambda doc=doc: segmenter.clean(doc, model=model), 2 if size < 1_000_000 else 1)
+        print(
+            f"{len(doc) / 1000:>8.0f}KB{len(segmenter.segment(doc)):>12}{secs:>10.3f}{1e6 * secs / len(doc):>11.3f}"
+        )
     batch_cli(pages, args.stream, args.stream_jobs, args.corpus)
     return 0
 

@@ -10,6 +10,7 @@ the documents, its cost per 100 000 training rows and its peak memory (numpy's a
 ``tracemalloc`` counts them), and what that implies for 20 000 pages.
 Absolute seconds depend on the machine and on whatever else runs on it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,7 +48,9 @@ def main() -> int:
     print(f"python -m segmenter.train --no-cv, end to end: {t_all:6.1f} s   (target <= 60 s)")
     print(f"  read the label store                       {t_load:6.1f} s")
     print(f"  features ({len(X)} documents)                {t_feat:6.1f} s")
-    print(f"  the rest: fit (3 inner folds, final pass one, pass two), write {t_all - t_load - t_feat:6.1f} s")
+    print(
+        f"  the rest: fit (3 inner folds, final pass one, pass two), write {t_all - t_load - t_feat:6.1f} s"
+    )
 
     if args.scaling:
         W = T.weights_for(data, T.DEFAULT_FINE_DOC_WEIGHT)
@@ -70,13 +73,17 @@ def main() -> int:
         peak = tracemalloc.get_traced_memory()[1] - base
         tracemalloc.stop()
         per_row = peak / n_rows
-        print(f"\nthe fit's peak memory on all {n_rows} paragraphs: {peak / 1e6:.0f} MB, "
-              f"{per_row / 1e3:.2f} KB per paragraph (numpy's arrays, by tracemalloc; the features come on top)")
+        print(
+            f"\nthe fit's peak memory on all {n_rows} paragraphs: {peak / 1e6:.0f} MB, "
+            f"{per_row / 1e3:.2f} KB per paragraph (numpy's arrays, by tracemalloc; the features come on top)"
+        )
         pages_rows = rows / len(X)
-        print(f"\n20 000 pages of this kind are ~{20000 * pages_rows / 1e6:.1f} M paragraphs: at the "
-              f"largest run's rate about {20000 * pages_rows / 1e5 * per[-1] / 60:.0f} min of fitting "
-              f"(the solver's iterations grow slowly with rows) and {20000 * pages_rows * per_row / 1e9:.1f} GB "
-              "at the fit's peak (above the features it is given)")
+        print(
+            f"\n20 000 pages of this kind are ~{20000 * pages_rows / 1e6:.1f} M paragraphs: at the "
+            f"largest run's rate about {20000 * pages_rows / 1e5 * per[-1] / 60:.0f} min of fitting "
+            f"(the solver's iterations grow slowly with rows) and {20000 * pages_rows * per_row / 1e9:.1f} GB "
+            "at the fit's peak (above the features it is given)"
+        )
     return 0
 
 

@@ -6,6 +6,7 @@ Writes labels/seed-gold.documents.jsonl (pointing at the files in seeds/) and
 labels/seed-gold.labels.jsonl (annotator "seed-gold") through the store API; re-running
 rewrites them identically.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,8 +52,19 @@ def main(argv: list[str] | None = None) -> int:
         if para is None or para.text != g["text"].strip():
             raise SystemExit(f"{args.gold}:{n}: line {g['line']} of {name} is not the labelled paragraph")
         doc = docs[name]
-        records.append(LabelRecord(doc.doc_id, doc.sha256, para.index, para.start, para.end,
-                                   paragraph_hash(para.text), g["label"], "seed-gold", SEED_TIME))
+        records.append(
+            LabelRecord(
+                doc.doc_id,
+                doc.sha256,
+                para.index,
+                para.start,
+                para.end,
+                paragraph_hash(para.text),
+                g["label"],
+                "seed-gold",
+                SEED_TIME,
+            )
+        )
     store.write_shard("seed-gold", docs.values(), records)
     print(f"wrote {len(records)} labels for {len(docs)} seed documents into {store.root}")
     return 0

@@ -7,6 +7,7 @@
 
 The model loads lazily on first use, so ``import segmenter`` stays fast.
 """
+
 from __future__ import annotations
 
 __version__ = "0.1.0"
@@ -14,8 +15,17 @@ __version__ = "0.1.0"
 from .labels import CLASSES
 from .segment import Paragraph, segment
 
-__all__ = ["CLASSES", "Paragraph", "segment", "clean", "clean_many", "classify", "load_model",
-           "default_threshold", "__version__"]
+__all__ = [
+    "CLASSES",
+    "Paragraph",
+    "segment",
+    "clean",
+    "clean_many",
+    "classify",
+    "load_model",
+    "default_threshold",
+    "__version__",
+]
 
 
 def __getattr__(name: str):

@@ -1,13 +1,15 @@
 """Inter-annotator agreement on the label store: Cohen's kappa per annotator pair, overall and
 per class (one class against the rest), on the paragraphs both labelled; and the
 disagreements a reviewer adjudicates."""
+
 from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
-from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from .labels import ALLOWED_LABELS
 from .store import LabelRecord
@@ -18,8 +20,9 @@ if TYPE_CHECKING:  # pragma: no cover
 Key = tuple[str, str, int]  # (doc_id, doc_sha256, paragraph index)
 
 
-def standing_decisions(records: Iterable[LabelRecord], *, adjudicated: bool = False
-                       ) -> dict[str, dict[Key, LabelRecord]]:
+def standing_decisions(
+    records: Iterable[LabelRecord], *, adjudicated: bool = False
+) -> dict[str, dict[Key, LabelRecord]]:
     """Per annotator (or reviewer, with ``adjudicated=True``) their latest decision per
     paragraph, retracted decisions left out. ``records`` in file order, as the store reads them."""
     latest: dict[str, dict[Key, LabelRecord]] = {}
@@ -74,8 +77,9 @@ def pair_agreement(labels: Mapping[str, Mapping[Key, str]], a: str, b: str) -> P
     return PairAgreement(a, b, len(common), sum(x == y for x, y in zip(ya, yb)), kappa(ya, yb), per_class)
 
 
-def agreement_table(labels: Mapping[str, Mapping[Key, str]],
-                    annotators: Sequence[str] | None = None) -> "pd.DataFrame":
+def agreement_table(
+    labels: Mapping[str, Mapping[Key, str]], annotators: Sequence[str] | None = None
+) -> pd.DataFrame:
     """One row per annotator pair with paragraphs in common: n, observed agreement, kappa,
     and ``kappa <label>`` per label (one-vs-rest; empty where undefined or unused)."""
     import pandas as pd
@@ -86,13 +90,24 @@ def agreement_table(labels: Mapping[str, Mapping[Key, str]],
         pa = pair_agreement(labels, a, b)
         if pa.n == 0:
             continue
-        row = {"annotator A": a, "annotator B": b, "paragraphs": pa.n,
-               "agreement": pa.agree / pa.n, "kappa": pa.kappa}
+        row = {
+            "annotator A": a,
+            "annotator B": b,
+            "paragraphs": pa.n,
+            "agreement": pa.agree / pa.n,
+            "kappa": pa.kappa,
+        }
         for c in ALLOWED_LABELS:
             row[f"kappa {c}"] = pa.per_class.get(c)
         rows.append(row)
-    cols = ["annotator A", "annotator B", "paragraphs", "agreement", "kappa",
-            *[f"kappa {c}" for c in ALLOWED_LABELS]]
+    cols = [
+        "annotator A",
+        "annotator B",
+        "paragraphs",
+        "agreement",
+        "kappa",
+        *[f"kappa {c}" for c in ALLOWED_LABELS],
+    ]
     df = pd.DataFrame(rows, columns=cols)
     # drop per-class columns no pair used
     return df[[c for c in cols if not c.startswith("kappa ") or df[c].notna().any()]]
@@ -109,8 +124,12 @@ class Disagreement:
     adjudicated: str | None
 
 
-def disagreements(records: Sequence[LabelRecord], annotators: Sequence[str] | None = None,
-                  *, include_adjudicated: bool = True) -> list[Disagreement]:
+def disagreements(
+    records: Sequence[LabelRecord],
+    annotators: Sequence[str] | None = None,
+    *,
+    include_adjudicated: bool = True,
+) -> list[Disagreement]:
     """Paragraphs the given annotators (default: all) labelled differently, in document and
     paragraph order, with the standing adjudicated label if a reviewer gave one."""
     labels = label_maps(records)

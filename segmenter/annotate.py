@@ -9,18 +9,25 @@ rebuilds its state from the store, so a reload or a crash loses nothing. The sto
 append-only: undo appends a record restoring the annotator's previous decision about the
 paragraph, or a retraction when there was none.
 """
+
 from __future__ import annotations
 
 import csv
 import io
 import os
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .labels import ALLOWED_LABELS, CLASSES, CORE
 from .segment import Paragraph, segment
 from .store import (
-    Document, LabelRecord, LabelStore, LabelStoreError, Problem, resolve_records,
+    Document,
+    LabelRecord,
+    LabelStore,
+    LabelStoreError,
+    Problem,
+    resolve_records,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -32,12 +39,20 @@ if TYPE_CHECKING:  # pragma: no cover
 LABEL_KEYS: dict[str, str] = {c: str(i + 1) for i, c in enumerate(CLASSES)}
 #: One colour per label (Streamlit badge colour names, and CSS colours for tables).
 LABEL_COLORS: dict[str, str] = {
-    "core-story": "green", "related-article": "orange", "promo": "violet", "nav": "blue",
-    "duplicate": "gray", "not-core": "red",
+    "core-story": "green",
+    "related-article": "orange",
+    "promo": "violet",
+    "nav": "blue",
+    "duplicate": "gray",
+    "not-core": "red",
 }
 LABEL_CSS: dict[str, str] = {
-    "core-story": "#1a7f37", "related-article": "#bc4c00", "promo": "#8250df", "nav": "#0969da",
-    "duplicate": "#6e7781", "not-core": "#cf222e",
+    "core-story": "#1a7f37",
+    "related-article": "#bc4c00",
+    "promo": "#8250df",
+    "nav": "#0969da",
+    "duplicate": "#6e7781",
+    "not-core": "#cf222e",
 }
 MAX_ANNOTATOR_LEN = 64
 
@@ -98,8 +113,13 @@ class AnnotationSession:
     """One annotator's view of the store: a working set of documents, a cursor, the model's
     suggestions, and the actions (each appended to the store before it returns)."""
 
-    def __init__(self, store: LabelStore | str | os.PathLike[str], annotator: str = "",
-                 model: "Pipeline | None" = None, model_name: str = "") -> None:
+    def __init__(
+        self,
+        store: LabelStore | str | os.PathLike[str],
+        annotator: str = "",
+        model: Pipeline | None = None,
+        model_name: str = "",
+    ) -> None:
         self.store = store if isinstance(store, LabelStore) else LabelStore(store)
         self.annotator = (annotator or "").strip()
         self.model = model
@@ -111,7 +131,7 @@ class AnnotationSession:
         self.mode = "document"  # or "queue"
         self.message = ""
         self._paras: dict[str, list[Paragraph]] = {}
-        self._suggest: dict[tuple[int, str], "pd.DataFrame"] = {}
+        self._suggest: dict[tuple[int, str], pd.DataFrame] = {}
         self._queue: list[tuple[float, int, int]] | None = None
         self._undo: dict[str, list[_Undo]] = {}
         self._registered: set[str] = set()
@@ -138,11 +158,18 @@ class AnnotationSession:
         if prev is None or rec.time >= prev.time:
             self._latest[k] = rec
 
-    def _write(self, doc: Document, index: int, label: str, *, adjudicated: bool = False,
-               retracted: bool = False) -> LabelRecord:
+    def _write(
+        self, doc: Document, index: int, label: str, *, adjudicated: bool = False, retracted: bool = False
+    ) -> LabelRecord:
         self._register(doc)
-        rec = self.store.label(doc, self.paragraphs(doc)[index], label, self.annotator,
-                               adjudicated=adjudicated, retracted=retracted)
+        rec = self.store.label(
+            doc,
+            self.paragraphs(doc)[index],
+            label,
+            self.annotator,
+            adjudicated=adjudicated,
+            retracted=retracted,
+        )
         self.records.append(rec)
         self._ingest(rec)
         self._resolved_cache = None
@@ -152,11 +179,14 @@ class AnnotationSession:
         if doc.doc_id in self._registered:
             known = self.store_docs.get(doc.doc_id)
             if known is not None and known.sha256 != doc.sha256:
-                raise LabelStoreError(f"document {doc.doc_id!r} is already in the store with other text; "
-                                      "it changed since it was labelled")
+                raise LabelStoreError(
+                    f"document {doc.doc_id!r} is already in the store with other text; "
+                    "it changed since it was labelled"
+                )
             return
-        stored = self.store.add_document(doc.doc_id, doc.text, path=doc.path, source=doc.source,
-                                         license=doc.license, url=doc.url)
+        stored = self.store.add_document(
+            doc.doc_id, doc.text, path=doc.path, source=doc.source, license=doc.license, url=doc.url
+        )
         self.store_docs[doc.doc_id] = stored
         self._registered.add(doc.doc_id)
 
@@ -170,7 +200,7 @@ class AnnotationSession:
             nxt = self.next_unlabelled(-1)
             self.cursor = self.cursor if nxt is None else nxt
 
-    def set_model(self, model: "Pipeline | None", name: str) -> None:
+    def set_model(self, model: Pipeline | None, name: str) -> None:
         """Use another model for suggestions (the cache of suggestions is per model)."""
         self.model, self.model_name = model, name
         self._suggest.clear()
@@ -221,8 +251,9 @@ class AnnotationSession:
         return self._paras[doc.sha256]
 
     # -- decisions read back -------------------------------------------------------------
-    def decision(self, doc: Document, index: int, annotator: str | None = None,
-                 adjudicated: bool = False) -> LabelRecord | None:
+    def decision(
+        self, doc: Document, index: int, annotator: str | None = None, adjudicated: bool = False
+    ) -> LabelRecord | None:
         """The annotator's standing decision about a paragraph (None if none or retracted)."""
         rec = self._latest.get((annotator or self.annotator, adjudicated, (doc.doc_id, doc.sha256, index)))
         return None if rec is None or rec.retracted else rec
@@ -247,7 +278,7 @@ class AnnotationSession:
         return next((i for i in order if labels[i] is None), None)
 
     # -- suggestions ---------------------------------------------------------------------
-    def suggestions(self, doc: Document | None = None) -> "pd.DataFrame | None":
+    def suggestions(self, doc: Document | None = None) -> pd.DataFrame | None:
         """``segmenter.classify`` of ``doc`` with the session's model plus a ``margin`` column
         (how far the suggestion is from flipping, see ``_with_margin``); cached per model and
         document sha256."""
@@ -293,8 +324,9 @@ class AnnotationSession:
             raise ValueError("no document open: choose documents in the sidebar")
         return doc, self.paragraphs(doc)
 
-    def _apply(self, doc: Document, items: Sequence[tuple[int, str]], description: str,
-               *, adjudicated: bool = False) -> list[LabelRecord]:
+    def _apply(
+        self, doc: Document, items: Sequence[tuple[int, str]], description: str, *, adjudicated: bool = False
+    ) -> list[LabelRecord]:
         position = (self.doc.doc_id if self.doc else "", self.doc_pos, self.cursor)
         written, before = [], []
         for index, label in items:
@@ -331,8 +363,11 @@ class AnnotationSession:
         if sug is None:
             raise ValueError("no model loaded: no suggestions to accept")
         mine = self.my_labels(doc)
-        items = [(i, str(sug.iloc[i]["label"])) for i in range(len(paras))
-                 if mine[i] is None and float(sug.iloc[i]["proba"]) >= threshold]
+        items = [
+            (i, str(sug.iloc[i]["label"]))
+            for i in range(len(paras))
+            if mine[i] is None and float(sug.iloc[i]["proba"]) >= threshold
+        ]
         self._apply(doc, items, f"accepted {len(items)} suggestions ≥ {threshold:.2f}")
         self.message = f"accepted {len(items)} suggestions with probability ≥ {threshold:.2f}"
         if items and self.my_labels(doc)[self.cursor] is not None:
@@ -400,8 +435,9 @@ class AnnotationSession:
             return
         nxt = self.next_unlabelled()
         if nxt is None:
-            self.message = (self.message + "; " if self.message else "") + \
-                "every paragraph of this document is labelled"
+            self.message = (
+                self.message + "; " if self.message else ""
+            ) + "every paragraph of this document is labelled"
         else:
             self.cursor = nxt
 
@@ -441,7 +477,7 @@ class AnnotationSession:
             self.queue_next()
 
     # -- preview -------------------------------------------------------------------------
-    def preview(self, doc: Document | None = None) -> tuple["pd.DataFrame", str]:
+    def preview(self, doc: Document | None = None) -> tuple[pd.DataFrame, str]:
         """Per paragraph: number, text, the model's label and probability, kept by ``clean``
         or not, and the annotator's label; with ``clean(text)`` itself."""
         import pandas as pd
@@ -453,14 +489,16 @@ class AnnotationSession:
             raise ValueError("the preview needs a document and a model")
         sug = self.suggestions(doc)
         mine = self.my_labels(doc)
-        df = pd.DataFrame({
-            "¶": sug["index"].astype(int),
-            "text": sug["text"].astype(object),
-            "model": sug["label"].astype(object),
-            "p": sug["proba"].round(2),
-            "kept": sug["label"] == CORE,
-            "yours": pd.Series([m or "" for m in mine], dtype=object),
-        })
+        df = pd.DataFrame(
+            {
+                "¶": sug["index"].astype(int),
+                "text": sug["text"].astype(object),
+                "model": sug["label"].astype(object),
+                "p": sug["proba"].round(2),
+                "kept": sug["label"] == CORE,
+                "yours": pd.Series([m or "" for m in mine], dtype=object),
+            }
+        )
         return df, clean(doc.text, model=self.model)
 
     # -- adjudication and agreement ----------------------------------------------------------
@@ -473,8 +511,9 @@ class AnnotationSession:
         doc = self.store_docs.get(doc_id)
         if doc is None:
             raise ValueError(f"document {doc_id!r} is not in the store")
-        (rec,) = self._apply(doc, [(int(index), label)], f"adjudicated {label} on {doc_id} ¶{index}",
-                             adjudicated=True)
+        (rec,) = self._apply(
+            doc, [(int(index), label)], f"adjudicated {label} on {doc_id} ¶{index}", adjudicated=True
+        )
         self.message = f"adjudicated: {label}"
         return rec
 
@@ -486,7 +525,7 @@ class AnnotationSession:
         return self._resolved_cache[1]  # type: ignore[return-value]
 
     # -- progress and export ---------------------------------------------------------------
-    def progress(self) -> "pd.DataFrame":
+    def progress(self) -> pd.DataFrame:
         """Per document of the working set: paragraphs, labelled by you, labelled by anyone
         (the label training takes) and that label's counts per class."""
         import pandas as pd
@@ -498,8 +537,7 @@ class AnnotationSession:
             mine = sum(lab is not None for lab in self.my_labels(d))
             stored = self.store_docs.get(d.doc_id)
             res = resolved.get(d.doc_id, {}) if stored is not None and stored.sha256 == d.sha256 else {}
-            row: dict[str, Any] = {"document": d.doc_id, "paragraphs": n, "yours": mine,
-                                   "labelled": len(res)}
+            row: dict[str, Any] = {"document": d.doc_id, "paragraphs": n, "yours": mine, "labelled": len(res)}
             for c in ALLOWED_LABELS:
                 row[c] = sum(1 for v in res.values() if v == c)
             rows.append(row)
@@ -507,7 +545,7 @@ class AnnotationSession:
         return pd.DataFrame(rows, columns=cols)
 
 
-def _with_margin(df: "pd.DataFrame", threshold: float | None = None) -> "pd.DataFrame":
+def _with_margin(df: pd.DataFrame, threshold: float | None = None) -> pd.DataFrame:
     """Add ``margin``: how far the suggested label is from flipping. Without a threshold,
     top-1 minus top-2 probability. With one (the model keeps core-story at p >= threshold),
     the distance of p(core-story) from the threshold, and for a paragraph not kept also the
@@ -531,12 +569,12 @@ def _with_margin(df: "pd.DataFrame", threshold: float | None = None) -> "pd.Data
     return df
 
 
-def progress_totals(table: "pd.DataFrame") -> dict[str, int]:
+def progress_totals(table: pd.DataFrame) -> dict[str, int]:
     """Column sums of :meth:`AnnotationSession.progress` (overall progress)."""
     return {c: int(table[c].sum()) for c in table.columns if c != "document"}
 
 
-def preview_styler(df: "pd.DataFrame") -> "Styler":
+def preview_styler(df: pd.DataFrame) -> Styler:
     """The preview table styled: dropped paragraphs struck through (also drawn with U+0336 in
     the displayed text, since not every grid honours CSS strike-through) and coloured by the
     model's label. The data stay the literal text; only display values change."""
@@ -544,8 +582,12 @@ def preview_styler(df: "pd.DataFrame") -> "Styler":
 
     dropped = df.index[~df["kept"]]
 
-    def style_row(row: "pd.Series") -> list[str]:
-        css = "" if row["kept"] else f"color: {LABEL_CSS.get(row['model'], '#555')}; text-decoration: line-through"
+    def style_row(row: pd.Series) -> list[str]:
+        css = (
+            ""
+            if row["kept"]
+            else f"color: {LABEL_CSS.get(row['model'], '#555')}; text-decoration: line-through"
+        )
         return [css if col in ("text", "model") else "" for col in row.index]
 
     styler = df.style.apply(style_row, axis=1)
@@ -560,8 +602,19 @@ def strike(text: object) -> str:
 
 
 # -- export ----------------------------------------------------------------------------------
-EXPORT_FIELDS = ["doc_id", "doc_sha256", "index", "start", "end", "text_sha256", "label",
-                 "annotator", "time", "adjudicated", "retracted"]
+EXPORT_FIELDS = [
+    "doc_id",
+    "doc_sha256",
+    "index",
+    "start",
+    "end",
+    "text_sha256",
+    "label",
+    "annotator",
+    "time",
+    "adjudicated",
+    "retracted",
+]
 
 
 def export_jsonl(records: Iterable[LabelRecord]) -> bytes:

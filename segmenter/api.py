@@ -1,11 +1,13 @@
 """The public calls: load the model once, classify paragraphs, keep the story."""
+
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from .labels import CLASSES, CORE
 from .segment import Paragraph, segment
@@ -43,7 +45,7 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def load_model(path: str | Path | None = None, *, allow_unverified: bool = False) -> "Pipeline":
+def load_model(path: str | Path | None = None, *, allow_unverified: bool = False) -> Pipeline:
     """Load a trained pipeline (the shipped one by default), checking it first against the
     sha256 and scikit-learn version recorded in the ``.json`` beside it.
 
@@ -57,7 +59,7 @@ def load_model(path: str | Path | None = None, *, allow_unverified: bool = False
 
 
 @lru_cache(maxsize=4)
-def _load_cached(path: str) -> "Pipeline":
+def _load_cached(path: str) -> Pipeline:
     return _load_uncached(Path(path))
 
 
@@ -69,14 +71,16 @@ def _read_meta(meta_path: Path) -> dict:
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ModelError(f"cannot read the model metadata {meta_path} ({exc}); restore it from where "
-                         "the artifact came from, or retrain with `python -m segmenter.train`") from None
+        raise ModelError(
+            f"cannot read the model metadata {meta_path} ({exc}); restore it from where "
+            "the artifact came from, or retrain with `python -m segmenter.train`"
+        ) from None
     if not isinstance(meta, dict):
         raise ModelError(f"{meta_path} is not model metadata (expected a JSON object)")
     return meta
 
 
-def _load_uncached(path: Path, allow_unverified: bool = False) -> "Pipeline":
+def _load_uncached(path: Path, allow_unverified: bool = False) -> Pipeline:
     import sklearn
 
     if not path.exists():
@@ -88,25 +92,30 @@ def _load_uncached(path: Path, allow_unverified: bool = False) -> "Pipeline":
         meta = _read_meta(meta_path)
         digest = file_sha256(path)
         if meta.get("sha256") != digest:
-            raise ModelError(f"{path}: sha256 {digest} does not match {meta_path} "
-                             f"({meta.get('sha256')}); the file was altered or replaced")
+            raise ModelError(
+                f"{path}: sha256 {digest} does not match {meta_path} "
+                f"({meta.get('sha256')}); the file was altered or replaced"
+            )
         versions = meta.get("versions")
         built = str(versions.get("scikit-learn", "") if isinstance(versions, dict) else "")
         if _minor(built) != _minor(sklearn.__version__):
-            raise ModelError(f"{path} was built with scikit-learn {built or '(unrecorded)'}, but "
-                             f"{sklearn.__version__} is installed; retrain with `python -m segmenter.train` "
-                             f"or install scikit-learn {'.'.join(_minor(built))}.*")
+            raise ModelError(
+                f"{path} was built with scikit-learn {built or '(unrecorded)'}, but "
+                f"{sklearn.__version__} is installed; retrain with `python -m segmenter.train` "
+                f"or install scikit-learn {'.'.join(_minor(built))}.*"
+            )
     elif not allow_unverified:
         raise ModelError(
             f"{path} has no {meta_path.name} beside it, so its sha256 and scikit-learn version cannot "
             "be checked. A .joblib file is a pickle: loading it runs code. If you built it or trust "
-            "it, load it with load_model(path, allow_unverified=True) (CLI: --model PATH --unverified)")
+            "it, load it with load_model(path, allow_unverified=True) (CLI: --model PATH --unverified)"
+        )
     model = _unpickle(path)
     _check_features(model, path)
     return model
 
 
-def _unpickle(path: Path) -> "Pipeline":
+def _unpickle(path: Path) -> Pipeline:
     """joblib.load, with scikit-learn's warning about a pickle from another version turned into
     a refusal when the minor series differs (the check an artifact without metadata lacks)."""
     import warnings
@@ -120,19 +129,22 @@ def _unpickle(path: Path) -> "Pipeline":
         try:
             model = joblib.load(path)
         except Exception as exc:  # a pickle can fail in any way: name the file, not the frame
-            raise ModelError(f"{path} cannot be loaded as a segmenter artifact "
-                             f"({type(exc).__name__}: {exc})") from None
+            raise ModelError(
+                f"{path} cannot be loaded as a segmenter artifact ({type(exc).__name__}: {exc})"
+            ) from None
     for w in caught:
         old = getattr(w.message, "original_sklearn_version", None)
         if old is not None and _minor(old) != _minor(sklearn.__version__):
-            raise ModelError(f"{path} was pickled by scikit-learn {old}, but {sklearn.__version__} is "
-                             "installed; retrain with `python -m segmenter.train` or install "
-                             f"scikit-learn {'.'.join(_minor(old))}.*")
+            raise ModelError(
+                f"{path} was pickled by scikit-learn {old}, but {sklearn.__version__} is "
+                "installed; retrain with `python -m segmenter.train` or install "
+                f"scikit-learn {'.'.join(_minor(old))}.*"
+            )
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return model
 
 
-def _check_features(model: "Pipeline", path: Path) -> None:
+def _check_features(model: Pipeline, path: Path) -> None:
     """The pickled classifier must expect as many features as this version's feature code
     makes; otherwise it was trained with other feature code and would fail on first use."""
     steps = getattr(model, "named_steps", {})
@@ -142,11 +154,13 @@ def _check_features(model: "Pipeline", path: Path) -> None:
     made = len(feats.get_feature_names_out())
     expected = getattr(clf, "n_features_in_", made)
     if made != expected:
-        raise ModelError(f"{path} expects {expected} features per paragraph, but this version of "
-                         f"segmenter makes {made}; retrain with `python -m segmenter.train`")
+        raise ModelError(
+            f"{path} expects {expected} features per paragraph, but this version of "
+            f"segmenter makes {made}; retrain with `python -m segmenter.train`"
+        )
 
 
-def _resolve(model: "Pipeline | str | Path | None") -> "Pipeline":
+def _resolve(model: Pipeline | str | Path | None) -> Pipeline:
     if model is None or isinstance(model, (str, Path)):
         return load_model(model)
     return model
@@ -154,19 +168,21 @@ def _resolve(model: "Pipeline | str | Path | None") -> "Pipeline":
 
 def _check_text(text: object, fn: str) -> str:
     if not isinstance(text, str):
-        raise TypeError(f"{fn}() expects the page as str, got {type(text).__name__}; "
-                        "decode bytes first, e.g. data.decode('utf-8', errors='replace')")
+        raise TypeError(
+            f"{fn}() expects the page as str, got {type(text).__name__}; "
+            "decode bytes first, e.g. data.decode('utf-8', errors='replace')"
+        )
     return text
 
 
-def core_mask(proba: "np.ndarray", threshold: float | None) -> "np.ndarray":
+def core_mask(proba: np.ndarray, threshold: float | None) -> np.ndarray:
     """Which paragraphs are core-story: p(core) >= threshold, or (None) the most probable class."""
     if threshold is None:
         return proba.argmax(axis=1) == CLASSES.index(CORE)
     return proba[:, CLASSES.index(CORE)] >= threshold
 
 
-def default_threshold(model: "Pipeline") -> float | None:
+def default_threshold(model: Pipeline) -> float | None:
     """The p(core-story) cutoff the model was trained with (``segmenter.train --threshold``,
     chosen on held-out pages), or None: keep a paragraph when core-story is its most probable
     label. ``threshold=None`` in ``clean`` and the rest means this."""
@@ -175,7 +191,7 @@ def default_threshold(model: "Pipeline") -> float | None:
     return getattr(classifier, "core_threshold", None)
 
 
-def paragraph_labels(proba: "np.ndarray", keep: "np.ndarray") -> list[str]:
+def paragraph_labels(proba: np.ndarray, keep: np.ndarray) -> list[str]:
     """One label per paragraph that agrees with what is kept: core-story exactly when kept,
     otherwise the most probable of the other classes."""
     import numpy as np
@@ -187,8 +203,9 @@ def paragraph_labels(proba: "np.ndarray", keep: "np.ndarray") -> list[str]:
     return [CORE if k else CLASSES[j] for k, j in zip(keep, other.argmax(axis=1))]
 
 
-def classify(text: str, model: "Pipeline | str | Path | None" = None,
-             threshold: float | None = None) -> "pd.DataFrame":
+def classify(
+    text: str, model: Pipeline | str | Path | None = None, threshold: float | None = None
+) -> pd.DataFrame:
     """One row per paragraph: index, start, end, text, label, proba and p_<class> for each of
     the five classes. ``label`` is core-story exactly when ``clean`` (same ``threshold``)
     keeps the paragraph, else its most probable other class; ``proba`` is p(label)."""
@@ -202,43 +219,57 @@ def classify(text: str, model: "Pipeline | str | Path | None" = None,
     except UnicodeEncodeError:
         # pandas' Arrow-backed string dtype cannot hold a lone surrogate (text decoded with
         # errors="surrogateescape"); keep such texts unchanged in an object column instead.
-        df = pd.DataFrame({"index": [p.index for p in paras], "start": [p.start for p in paras],
-                           "end": [p.end for p in paras],
-                           "text": pd.Series([p.text for p in paras], dtype=object)})
+        df = pd.DataFrame(
+            {
+                "index": [p.index for p in paras],
+                "start": [p.start for p in paras],
+                "end": [p.end for p in paras],
+                "text": pd.Series([p.text for p in paras], dtype=object),
+            }
+        )
     keep = core_mask(proba, _threshold(pipe, threshold)) if len(paras) else []
     labels = paragraph_labels(proba, keep)
     df["label"] = pd.Series(labels, dtype=object)
-    df["proba"] = (proba[range(len(paras)), [CLASSES.index(lab) for lab in labels]]
-                   if len(paras) else pd.Series(dtype=float))
+    df["proba"] = (
+        proba[range(len(paras)), [CLASSES.index(lab) for lab in labels]]
+        if len(paras)
+        else pd.Series(dtype=float)
+    )
     for j, c in enumerate(CLASSES):
         df[f"p_{c}"] = proba[:, j] if len(paras) else pd.Series(dtype=float)
     return df
 
 
-def _threshold(pipe: "Pipeline", threshold: float | None) -> float | None:
+def _threshold(pipe: Pipeline, threshold: float | None) -> float | None:
     return default_threshold(pipe) if threshold is None else threshold
 
 
-def clean(text: str, model: "Pipeline | str | Path | None" = None,
-          threshold: float | None = None) -> str:
+def clean(text: str, model: Pipeline | str | Path | None = None, threshold: float | None = None) -> str:
     """The core-story paragraphs of ``text`` in their original order and wording, joined
     by newlines. ``threshold`` keeps paragraphs with p(core-story) >= it: lower it for
     recall, raise it for precision; None uses the model's own (see ``default_threshold``)."""
     return next(clean_many([_check_text(text, "clean")], model=model, threshold=threshold))
 
 
-def clean_many(texts: Iterable[str], model: "Pipeline | str | Path | None" = None,
-               threshold: float | None = None, batch_size: int = BATCH_SIZE) -> Iterator[str]:
+def clean_many(
+    texts: Iterable[str],
+    model: Pipeline | str | Path | None = None,
+    threshold: float | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> Iterator[str]:
     """``clean`` over many pages, batched so the model runs once per batch; lazy, in order."""
     if isinstance(texts, (str, bytes, bytearray)) or not hasattr(texts, "__iter__"):
-        raise TypeError(f"clean_many() expects an iterable of pages (str), got {type(texts).__name__}; "
-                        "for one page call clean(text); decode bytes first, e.g. "
-                        "data.decode('utf-8', errors='replace')")
+        raise TypeError(
+            f"clean_many() expects an iterable of pages (str), got {type(texts).__name__}; "
+            "for one page call clean(text); decode bytes first, e.g. "
+            "data.decode('utf-8', errors='replace')"
+        )
     return _clean_many(texts, model, threshold, batch_size)
 
 
-def _clean_many(texts: Iterable[str], model: "Pipeline | str | Path | None",
-                threshold: float | None, batch_size: int) -> Iterator[str]:
+def _clean_many(
+    texts: Iterable[str], model: Pipeline | str | Path | None, threshold: float | None, batch_size: int
+) -> Iterator[str]:
     pipe = _resolve(model)
     threshold = _threshold(pipe, threshold)
     for paras, proba in predict_many(texts, pipe, batch_size):
@@ -246,8 +277,9 @@ def _clean_many(texts: Iterable[str], model: "Pipeline | str | Path | None",
         yield "\n".join(p.text for p, k in zip(paras, keep) if k)
 
 
-def predict_many(texts: Iterable[str], model: "Pipeline | str | Path | None" = None,
-                 batch_size: int = BATCH_SIZE) -> Iterator[tuple[list[Paragraph], "np.ndarray"]]:
+def predict_many(
+    texts: Iterable[str], model: Pipeline | str | Path | None = None, batch_size: int = BATCH_SIZE
+) -> Iterator[tuple[list[Paragraph], np.ndarray]]:
     """Per page, its paragraphs and their class probabilities (columns in ``CLASSES`` order);
     batched so the model runs once per ``batch_size`` pages; lazy, in order. The one place
     that runs the model on pages: ``clean_many`` and the batch CLI build on it."""

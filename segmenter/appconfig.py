@@ -1,13 +1,14 @@
 """Where the labelling app reads and writes: the label store, the models folder and the
 folders documents may be read from, from ``streamlit run annotate_app.py -- ARGS`` or the
 environment."""
+
 from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,8 +29,9 @@ class AppConfig:
         return (self.project,) + self.allow
 
     @classmethod
-    def from_argv(cls, argv: Sequence[str], environ: Mapping[str, str],
-                  project: Path = PROJECT_ROOT) -> "AppConfig":
+    def from_argv(
+        cls, argv: Sequence[str], environ: Mapping[str, str], project: Path = PROJECT_ROOT
+    ) -> AppConfig:
         """``streamlit run annotate_app.py -- --labels DIR --models DIR --allow DIR --annotator NAME``;
         unset options fall back to SEGMENTER_LABELS, SEGMENTER_MODELS, SEGMENTER_ALLOW
         (``os.pathsep``-separated) and SEGMENTER_ANNOTATOR, then to the project's folders."""
@@ -43,6 +45,10 @@ class AppConfig:
         labels = args.labels or environ.get("SEGMENTER_LABELS") or str(project / "labels")
         models = args.models or environ.get("SEGMENTER_MODELS") or str(project / "models")
         allow = list(args.allow) + [a for a in environ.get("SEGMENTER_ALLOW", "").split(os.pathsep) if a]
-        return cls(project, Path(labels).resolve(), Path(models).resolve(),
-                   tuple(Path(a).resolve() for a in allow),
-                   (args.annotator or environ.get("SEGMENTER_ANNOTATOR") or "").strip())
+        return cls(
+            project,
+            Path(labels).resolve(),
+            Path(models).resolve(),
+            tuple(Path(a).resolve() for a in allow),
+            (args.annotator or environ.get("SEGMENTER_ANNOTATOR") or "").strip(),
+        )

@@ -6,11 +6,12 @@ stories, promos and nav, and on them a single word ("Comments", "Related Article
 words are swapped for made-up ones makes the model learn the structure around those words
 (where the story ends, blocks of short lines, cards) instead of leaning on the words alone.
 """
+
 from __future__ import annotations
 
 import re
 import zlib
-from typing import Sequence
+from collections.abc import Sequence
 
 _WORD = re.compile(r"[^\W\d_]{3,}")
 _CONSONANTS = "bcdfgklmnprstvz"
@@ -40,7 +41,7 @@ def perturb_paragraph(text: str, seed: int, rate: float = 0.5) -> str:
     out, last = [], 0
     for k, m in enumerate(matches):
         if k in chosen:
-            out.append(text[last:m.start()])
+            out.append(text[last : m.start()])
             out.append(made_up_word(zlib.crc32(f"{h}\0{m.group().lower()}".encode())))
             last = m.end()
     out.append(text[last:])

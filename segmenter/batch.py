@@ -10,6 +10,7 @@ per paragraph (non-blank line) of the text, and agrees with ``clean``: a paragra
 its most probable other label). Memory stays bounded whatever the input size: the input is
 read as it goes, and at most ``2 * jobs`` chunks of records are in flight.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -17,9 +18,10 @@ import json
 import os
 import sys
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from .api import core_mask, default_threshold, load_model, paragraph_labels, predict_many
 from .jsonl import read_jsonl
@@ -52,11 +54,11 @@ _NO_ID = object()
 
 
 class _Item(NamedTuple):
-    where: str           # "IN:LINE", "IN:row N"; "" when ``problem`` names it already
-    rid: object          # the record's id, _NO_ID when it has none
-    text: str | None     # None when the record cannot be cleaned
+    where: str  # "IN:LINE", "IN:row N"; "" when ``problem`` names it already
+    rid: object  # the record's id, _NO_ID when it has none
+    text: str | None  # None when the record cannot be cleaned
     problem: str | None  # why not (a bad record), or the input's fatal error
-    payload: object      # what the writer needs: the record (JSONL), (batch, row) (Parquet)
+    payload: object  # what the writer needs: the record (JSONL), (batch, row) (Parquet)
     fatal: bool = False  # the input cannot be read further
 
 
@@ -67,11 +69,21 @@ class _Spec(NamedTuple):
     labels: bool
 
 
-def clean_jsonl(src: str | Path, dst: str | Path, model: "Pipeline | str | Path | None" = None, *,
-                allow_unverified: bool = False, threshold: float | None = None, labels: bool = False,
-                text_field: str = "text", id_field: str = "id", jobs: int = 1,
-                on_error: str = "fail", progress: bool | None = None,
-                report: Callable[[str], None] | None = None) -> BatchStats:
+def clean_jsonl(
+    src: str | Path,
+    dst: str | Path,
+    model: Pipeline | str | Path | None = None,
+    *,
+    allow_unverified: bool = False,
+    threshold: float | None = None,
+    labels: bool = False,
+    text_field: str = "text",
+    id_field: str = "id",
+    jobs: int = 1,
+    on_error: str = "fail",
+    progress: bool | None = None,
+    report: Callable[[str], None] | None = None,
+) -> BatchStats:
     """Clean JSONL records (``-``: stdin/stdout; ``.gz``: gzip) into ``dst``, one output line
     per record with every field kept plus ``clean`` (and ``labels``), in input order.
 
@@ -89,11 +101,21 @@ def clean_jsonl(src: str | Path, dst: str | Path, model: "Pipeline | str | Path 
         return _run(items, sink, spec, jobs, on_error, progress, report)
 
 
-def clean_parquet(src: str | Path, dst: str | Path, model: "Pipeline | str | Path | None" = None, *,
-                  allow_unverified: bool = False, threshold: float | None = None, labels: bool = False,
-                  text_field: str = "text", id_field: str = "id", jobs: int = 1,
-                  on_error: str = "fail", progress: bool | None = None,
-                  report: Callable[[str], None] | None = None) -> BatchStats:
+def clean_parquet(
+    src: str | Path,
+    dst: str | Path,
+    model: Pipeline | str | Path | None = None,
+    *,
+    allow_unverified: bool = False,
+    threshold: float | None = None,
+    labels: bool = False,
+    text_field: str = "text",
+    id_field: str = "id",
+    jobs: int = 1,
+    on_error: str = "fail",
+    progress: bool | None = None,
+    report: Callable[[str], None] | None = None,
+) -> BatchStats:
     """``clean_jsonl`` for Parquet (needs pyarrow): read in record batches, written with
     every column kept plus ``clean`` (string) and ``labels`` (list of strings) row group by
     row group. ``dst`` may be ``-`` (stdout); ``src`` must be a file (Parquet keeps its index
@@ -104,8 +126,9 @@ def clean_parquet(src: str | Path, dst: str | Path, model: "Pipeline | str | Pat
     except ImportError:
         raise BatchError("Parquet needs pyarrow: pip install 'segmenter[parquet]'") from None
     if str(src) == "-":
-        raise BatchError("Parquet cannot be read from stdin (its index is at the end of the file); "
-                         "give a file")
+        raise BatchError(
+            "Parquet cannot be read from stdin (its index is at the end of the file); give a file"
+        )
     _check_paths(src, dst)
     spec, jobs = _prepare(model, allow_unverified, threshold, labels, jobs, on_error)
     try:
@@ -144,16 +167,26 @@ def _prepare(model, allow_unverified, threshold, labels, jobs, on_error) -> tupl
     return _Spec(model, allow_unverified, threshold, labels), jobs
 
 
-def _run(items: Iterable[_Item], sink, spec: _Spec, jobs: int, on_error: str,
-         progress: bool | None, report: Callable[[str], None] | None) -> BatchStats:
+def _run(
+    items: Iterable[_Item],
+    sink,
+    spec: _Spec,
+    jobs: int,
+    on_error: str,
+    progress: bool | None,
+    report: Callable[[str], None] | None,
+) -> BatchStats:
     from tqdm import tqdm
 
     stats = BatchStats()
-    bar = tqdm(unit="rec", file=sys.stderr, disable=None if progress is None else not progress,
-               mininterval=0.5)
+    bar = tqdm(
+        unit="rec", file=sys.stderr, disable=None if progress is None else not progress, mininterval=0.5
+    )
     if report is None:
+
         def report(message: str) -> None:
             tqdm.write(f"segmenter: warning: {message}; skipped", file=sys.stderr)
+
     outcomes = _outcomes(items, spec, jobs)
     try:
         for item, clean, labels, problem in outcomes:
@@ -194,8 +227,9 @@ def _outcomes(items: Iterable[_Item], spec: _Spec, jobs: int) -> Iterator[tuple]
     from concurrent.futures.process import BrokenProcessPool
 
     # spawn: the same on every platform, and no fork of a process that runs threads
-    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_init_worker, initargs=(spec,))
+    pool = ProcessPoolExecutor(
+        jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker, initargs=(spec,)
+    )
     pending: deque = deque()
     try:
         for chunk in chunks:
@@ -207,8 +241,9 @@ def _outcomes(items: Iterable[_Item], spec: _Spec, jobs: int) -> Iterator[tuple]
             chunk, future = pending.popleft()
             yield from _merge(chunk, future.result())
     except BrokenProcessPool as exc:
-        raise BatchError(f"a worker process stopped unexpectedly ({exc}); out of memory? "
-                         "try fewer --jobs") from None
+        raise BatchError(
+            f"a worker process stopped unexpectedly ({exc}); out of memory? try fewer --jobs"
+        ) from None
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -264,8 +299,10 @@ def _clean_texts(texts: list[str], spec: _Spec) -> list[tuple]:
     """(clean, labels or None, problem) per text. The chunk runs as one model batch; if that
     raises, page by page, so that only the page at fault is a bad record."""
     try:
-        return [_outcome(paras, proba, spec) for paras, proba
-                in predict_many(texts, spec.model, batch_size=max(1, len(texts)))]
+        return [
+            _outcome(paras, proba, spec)
+            for paras, proba in predict_many(texts, spec.model, batch_size=max(1, len(texts)))
+        ]
     except Exception:
         return [_failed(text, spec) for text in texts]
 
@@ -308,16 +345,20 @@ def _record_item(where: str, value: object, text_field: str, id_field: str) -> _
         return _Item(where, rid, None, f"no {json.dumps(text_field)} field", value)
     text = value[text_field]
     if not isinstance(text, str):
-        return _Item(where, rid, None, f"{json.dumps(text_field)} is {_json_type(text)}, not a string",
-                     value)
+        return _Item(where, rid, None, f"{json.dumps(text_field)} is {_json_type(text)}, not a string", value)
     return _Item(where, rid, text, None, value)
 
 
 def _json_type(value: object) -> str:
     if value is None:
         return "null"
-    for kind, name in ((bool, "a boolean"), ((int, float), "a number"), (str, "a string"),
-                       (list, "a list"), (dict, "an object")):
+    for kind, name in (
+        (bool, "a boolean"),
+        ((int, float), "a number"),
+        (str, "a string"),
+        (list, "a list"),
+        (dict, "an object"),
+    ):
         if isinstance(value, kind):
             return name
     return f"a {type(value).__name__}"
@@ -362,15 +403,16 @@ def _check_text_column(schema, text_field: str, src) -> None:
     import pyarrow as pa
 
     if text_field not in schema.names:
-        raise BatchError(f"{src}: no column {text_field!r} (columns: {', '.join(schema.names)}); "
-                         "name the text column with --text-field")
+        raise BatchError(
+            f"{src}: no column {text_field!r} (columns: {', '.join(schema.names)}); "
+            "name the text column with --text-field"
+        )
     kind = schema.field(text_field).type
     if pa.types.is_dictionary(kind):
         kind = kind.value_type
     is_view = getattr(pa.types, "is_string_view", lambda _: False)
     if not (pa.types.is_string(kind) or pa.types.is_large_string(kind) or is_view(kind)):
-        raise BatchError(f"{src}: column {text_field!r} holds {schema.field(text_field).type}, "
-                         "not strings")
+        raise BatchError(f"{src}: column {text_field!r} holds {schema.field(text_field).type}, not strings")
 
 
 def _parquet_items(pf, src, text_field: str, id_field: str) -> Iterator[_Item]:
@@ -381,13 +423,17 @@ def _parquet_items(pf, src, text_field: str, id_field: str) -> Iterator[_Item]:
     try:
         for batch in pf.iter_batches(batch_size=CHUNK_RECORDS):
             texts = batch.column(batch.schema.get_field_index(text_field)).to_pylist()
-            ids = (batch.column(batch.schema.get_field_index(id_field)).to_pylist() if has_id
-                   else [_NO_ID] * len(texts))
+            ids = (
+                batch.column(batch.schema.get_field_index(id_field)).to_pylist()
+                if has_id
+                else [_NO_ID] * len(texts)
+            )
             for i, (text, rid) in enumerate(zip(texts, ids)):
                 row += 1
                 if text is None:
-                    yield _Item(f"{src}:row {row}", rid, None, f"{json.dumps(text_field)} is null",
-                                (batch, i))
+                    yield _Item(
+                        f"{src}:row {row}", rid, None, f"{json.dumps(text_field)} is null", (batch, i)
+                    )
                 else:
                     yield _Item(f"{src}:row {row}", rid, text, None, (batch, i))
     except (OSError, pa.ArrowException) as exc:
@@ -429,8 +475,9 @@ class _ParquetSink:
         import pyarrow as pa
 
         if self.rows:
-            table = self.transform(pa.Table.from_batches([self.batch]), self.rows, self.cleans,
-                                   self.label_lists, self.labels)
+            table = self.transform(
+                pa.Table.from_batches([self.batch]), self.rows, self.cleans, self.label_lists, self.labels
+            )
             self.tables.append(table)
             self.buffered_rows += table.num_rows
             self.buffered_bytes += table.nbytes

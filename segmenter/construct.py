@@ -26,6 +26,7 @@ on both sides. Output is deterministic for a seed. Each record carries what
 plus ``variant``, ``story``, ``fold`` and ``derived_from`` (the source page ids), by which
 evaluate knows a page built from documents in the label store is not held out.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,9 +39,9 @@ import re
 import sys
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from .jsonl import read_jsonl
 from .labels import CORE
@@ -52,18 +53,56 @@ NAV = "nav"
 OTHER = "other"  # --in-page: the page's own chrome, coarse as in the source corpus
 MIN_WORDS, MAX_WORDS, MIN_PARAGRAPHS = 120, 900, 3
 
-_SOURCES = ("Reuters", "AP News", "Al Jazeera", "The Guardian", "BBC News", "Bloomberg", "CNN",
-            "Le Monde", "DW", "NPR", "The Hindu", "ABC News", "Euronews", "The Straits Times")
-_HEADINGS = ("Related Articles", "More from {source}", "You may also like", "Recommended for you",
-             "Read next", "Trending now", "More stories", "Most read", "Latest news",
-             "Also on {source}", "Related stories", "Top stories")
-_TIMES = ("{n} hours ago", "{n}h ago", "{n} minutes ago", "{n} days ago", "Yesterday",
-          "{n} hrs ago", "Updated {n} hours ago")
+_SOURCES = (
+    "Reuters",
+    "AP News",
+    "Al Jazeera",
+    "The Guardian",
+    "BBC News",
+    "Bloomberg",
+    "CNN",
+    "Le Monde",
+    "DW",
+    "NPR",
+    "The Hindu",
+    "ABC News",
+    "Euronews",
+    "The Straits Times",
+)
+_HEADINGS = (
+    "Related Articles",
+    "More from {source}",
+    "You may also like",
+    "Recommended for you",
+    "Read next",
+    "Trending now",
+    "More stories",
+    "Most read",
+    "Latest news",
+    "Also on {source}",
+    "Related stories",
+    "Top stories",
+)
+_TIMES = (
+    "{n} hours ago",
+    "{n}h ago",
+    "{n} minutes ago",
+    "{n} days ago",
+    "Yesterday",
+    "{n} hrs ago",
+    "Updated {n} hours ago",
+)
 _TEASER_PREFIXES = ("Read more:", "Related:", "READ MORE:", "See also:", "Also read:", "More:")
 # card layouts: which lines a teaser card shows, in order
-_CARD_LAYOUTS = (("source", "time", "headline", "teaser"), ("headline", "dash", "time"),
-                 ("headline", "teaser"), ("source", "headline", "time"), ("time", "headline"),
-                 ("headline", "source", "teaser"), ("headline",))
+_CARD_LAYOUTS = (
+    ("source", "time", "headline", "teaser"),
+    ("headline", "dash", "time"),
+    ("headline", "teaser"),
+    ("source", "headline", "time"),
+    ("time", "headline"),
+    ("headline", "source", "teaser"),
+    ("headline",),
+)
 
 
 class ConstructError(ValueError):
@@ -73,7 +112,7 @@ class ConstructError(ValueError):
 @dataclass
 class Story:
     id: str
-    paragraphs: list[str]   # the gold body as segmenter.segment splits it, list markers dropped
+    paragraphs: list[str]  # the gold body as segmenter.segment splits it, list markers dropped
     script: str
     fold: int
     head: tuple[str, ...] = ()  # --in-page: the page's lines before its first body line
@@ -131,7 +170,7 @@ def read_stories(path: str | Path, folds: int, in_page: bool = False) -> list[St
             if not core:
                 continue
             paras = [lines[i] for i in core]
-            head, tail = tuple(lines[:core[0]]), tuple(lines[core[-1] + 1:])
+            head, tail = tuple(lines[: core[0]]), tuple(lines[core[-1] + 1 :])
         else:
             paras = [as_page_line(p.text) for p in segment(obj["truth"])]
         if paras:
@@ -175,21 +214,26 @@ def _teaser(paragraphs: list[str], max_words: int = 45) -> str:
 
 def _card(other: list[str], rng: random.Random) -> list[str]:
     source = rng.choice(_SOURCES)
-    parts = {"source": source, "dash": f"- {source}",
-             "time": rng.choice(_TIMES).format(n=rng.randint(1, 23)),
-             "headline": headline_of(other), "teaser": _teaser(other)}
+    parts = {
+        "source": source,
+        "dash": f"- {source}",
+        "time": rng.choice(_TIMES).format(n=rng.randint(1, 23)),
+        "headline": headline_of(other),
+        "teaser": _teaser(other),
+    }
     return [parts[k] for k in rng.choice(_CARD_LAYOUTS)]
 
 
-def build(story: list[str], others: list[list[str]], variant: str,
-          rng: random.Random) -> tuple[list[tuple[str, str]], int]:
+def build(
+    story: list[str], others: list[list[str]], variant: str, rng: random.Random
+) -> tuple[list[tuple[str, str]], int]:
     """The lines of one constructed page, each with its label, and how many of ``others``
     (from the first) it shows."""
     core = [(p, CORE) for p in story]
     if variant == "cards":
         heading = rng.choice(_HEADINGS).format(source=rng.choice(_SOURCES))
         lines = core + [(heading, NAV)]
-        shown = others[:rng.randint(2, 4)]
+        shown = others[: rng.randint(2, 4)]
         for other in shown:
             lines += [(line, RELATED) for line in _card(other, rng)]
         return lines, len(shown)
@@ -200,7 +244,7 @@ def build(story: list[str], others: list[list[str]], variant: str,
         teaser = f"{rng.choice(_TEASER_PREFIXES)} {headline_of(others[0])}"
         return core[:at] + [(teaser, RELATED)] + core[at:], 1
     if variant == "before":
-        tail = others[0][-rng.randint(2, min(4, len(others[0]))):]
+        tail = others[0][-rng.randint(2, min(4, len(others[0]))) :]
         return [(p, RELATED) for p in tail] + core, 1
     raise ValueError(f"unknown variant {variant!r}; choose from {', '.join(VARIANTS)}")
 
@@ -230,32 +274,49 @@ def construct(stories: list[Story], variants: Iterable[str] = VARIANTS, seed: in
             labels = [lab for _, lab in lines]
             related_words = sum(_words(t) for t, lab in lines if lab == RELATED)
             story_words = sum(_words(t) for t in cuts[s.id])
-            yield {"id": f"{s.id}-{variant}", "story": s.id, "variant": variant, "fold": s.fold,
-                   "script": s.script, "text": text, "truth": "\n".join(cuts[s.id]),
-                   "labels": labels, "spillover": related_words > 0,
-                   "spillover_heavy": related_words * 2 >= story_words,
-                   "derived_from": [s.id] + [o.id for o in others[:shown]]}
+            yield {
+                "id": f"{s.id}-{variant}",
+                "story": s.id,
+                "variant": variant,
+                "fold": s.fold,
+                "script": s.script,
+                "text": text,
+                "truth": "\n".join(cuts[s.id]),
+                "labels": labels,
+                "spillover": related_words > 0,
+                "spillover_heavy": related_words * 2 >= story_words,
+                "derived_from": [s.id] + [o.id for o in others[:shown]],
+            }
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="python -m segmenter.construct",
         description="Build pages with spillover from the gold bodies of a corpus (WCXB dev): "
-                    "other stories' cards after a widget heading, bare appended paragraphs, "
-                    "inline 'Read more:' teasers, and the previous article's tail before the "
-                    "story; deterministic for a seed.")
+        "other stories' cards after a widget heading, bare appended paragraphs, "
+        "inline 'Read more:' teasers, and the previous article's tail before the "
+        "story; deterministic for a seed.",
+    )
     ap.add_argument("out", metavar="OUT", help="JSONL output (.gz: gzip), one page per line")
-    ap.add_argument("--corpus", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"
-                                             / "wcxb_dev_articles.jsonl.gz"),
-                    help="source corpus with 'id' and 'truth' per line (default: WCXB dev in ../shared/data)")
-    ap.add_argument("--variants", default=",".join(VARIANTS),
-                    help=f"comma-separated, from {', '.join(VARIANTS)} (default: all)")
+    ap.add_argument(
+        "--corpus",
+        default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "wcxb_dev_articles.jsonl.gz"),
+        help="source corpus with 'id' and 'truth' per line (default: WCXB dev in ../shared/data)",
+    )
+    ap.add_argument(
+        "--variants",
+        default=",".join(VARIANTS),
+        help=f"comma-separated, from {', '.join(VARIANTS)} (default: all)",
+    )
     ap.add_argument("--folds", type=int, default=5, help="story groups for cross-validation (default 5)")
     ap.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    ap.add_argument("--in-page", action="store_true",
-                    help="keep each story inside its own page: the source page's lines before and "
-                         "after its body (labelled 'other', as the corpus has them) frame the "
-                         "constructed body; needs 'text' and 'line_labels' in the corpus")
+    ap.add_argument(
+        "--in-page",
+        action="store_true",
+        help="keep each story inside its own page: the source page's lines before and "
+        "after its body (labelled 'other', as the corpus has them) frame the "
+        "constructed body; needs 'text' and 'line_labels' in the corpus",
+    )
     args = ap.parse_args(argv)
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     bad = [v for v in variants if v not in VARIANTS]
@@ -279,8 +340,11 @@ def main(argv: list[str] | None = None) -> int:
             fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
             counts[rec["variant"]] += 1
     tmp.replace(args.out)  # all or nothing: a crash leaves no half-written OUT
-    print(f"wrote {args.out}: {sum(counts.values())} pages from {len(stories)} stories "
-          f"({', '.join(f'{v} {counts[v]}' for v in variants)})", file=sys.stderr)
+    print(
+        f"wrote {args.out}: {sum(counts.values())} pages from {len(stories)} stories "
+        f"({', '.join(f'{v} {counts[v]}' for v in variants)})",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -12,14 +12,16 @@ page). The model is loaded once per worker process and kept there: the task grap
 only the model's path, never the pickled pipeline, so tasks stay small and partitions after
 the first do not pay for a load. Needs the ``dask`` extra: ``pip install "segmenter[dask]"``.
 """
+
 from __future__ import annotations
 
 # This module is segmenter.dask; absolute imports (the Python 3 default) make "dask" below
 # the top-level Dask package, not this file.
 import os
 import threading
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
 import dask.bag as db
 import dask.dataframe as dd
@@ -34,7 +36,7 @@ __all__ = ["clean_series", "clean_bag", "model_loads"]
 
 # Per process (so per Dask worker process): the models loaded so far, and how many loads of
 # each model file happened. The lock makes a worker with several threads load a model once.
-_MODELS: dict[tuple[str | None, bool], "Pipeline"] = {}
+_MODELS: dict[tuple[str | None, bool], Pipeline] = {}
 _LOADS: dict[str, int] = {}
 _LOCK = threading.Lock()
 
@@ -47,7 +49,7 @@ def model_loads() -> dict[str, int]:
         return dict(_LOADS)
 
 
-def _worker_model(path: str | None, allow_unverified: bool) -> "Pipeline":
+def _worker_model(path: str | None, allow_unverified: bool) -> Pipeline:
     """The model at ``path`` (None: the shipped one), loaded on first use in this process."""
     key = (path, allow_unverified)
     with _LOCK:
@@ -68,17 +70,24 @@ def _model_path(model: str | os.PathLike | None) -> str | None:
     if isinstance(model, (str, os.PathLike)):
         # Absolute against the client's working directory: a worker's may differ.
         return str(Path(model).absolute())
-    raise TypeError(f"segmenter.dask takes the model as a path (str or os.PathLike) that every "
-                    f"worker can read, got {type(model).__name__}; a loaded pipeline would be "
-                    "shipped inside the task graph instead of loaded once per worker")
+    raise TypeError(
+        f"segmenter.dask takes the model as a path (str or os.PathLike) that every "
+        f"worker can read, got {type(model).__name__}; a loaded pipeline would be "
+        "shipped inside the task graph instead of loaded once per worker"
+    )
 
 
 def _is_missing(value: object) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and value != value)
 
 
-def _clean_values(values: Iterable[object], path: str | None, threshold: float | None,
-                  allow_unverified: bool, batch_size: int) -> list[object]:
+def _clean_values(
+    values: Iterable[object],
+    path: str | None,
+    threshold: float | None,
+    allow_unverified: bool,
+    batch_size: int,
+) -> list[object]:
     """Clean each page; a missing value (None, NaN, NA: a page that was not fetched) stays
     missing, any other non-str raises TypeError as ``clean`` does."""
     values = list(values)
@@ -97,34 +106,45 @@ def _output_dtype(dtype: object) -> object:
     return dtype if isinstance(dtype, pd.StringDtype) else object
 
 
-def _clean_partition(part: pd.Series, path: str | None, threshold: float | None,
-                     allow_unverified: bool, batch_size: int) -> pd.Series:
+def _clean_partition(
+    part: pd.Series, path: str | None, threshold: float | None, allow_unverified: bool, batch_size: int
+) -> pd.Series:
     """Clean one pandas partition: same index, name and (string) dtype."""
     values = _clean_values(part.tolist(), path, threshold, allow_unverified, batch_size)
     return pd.Series(values, index=part.index, name=part.name, dtype=_output_dtype(part.dtype))
 
 
-def clean_series(series: dd.Series, model: str | os.PathLike | None = None,
-                 threshold: float | None = None, *, allow_unverified: bool = False,
-                 batch_size: int = api.BATCH_SIZE) -> dd.Series:
+def clean_series(
+    series: dd.Series,
+    model: str | os.PathLike | None = None,
+    threshold: float | None = None,
+    *,
+    allow_unverified: bool = False,
+    batch_size: int = api.BATCH_SIZE,
+) -> dd.Series:
     """A lazy Dask Series of the cleaned pages of ``series``, partition for partition, same
     index and name. ``model`` is a path every worker can read (None: the shipped model);
     ``threshold`` and ``allow_unverified`` mean what they do for ``clean``/``load_model``."""
     if not isinstance(series, dd.Series):
-        raise TypeError(f"clean_series() expects a dask.dataframe Series, got {type(series).__name__}; "
-                        "for a DataFrame pass its text column, e.g. df['text']")
+        raise TypeError(
+            f"clean_series() expects a dask.dataframe Series, got {type(series).__name__}; "
+            "for a DataFrame pass its text column, e.g. df['text']"
+        )
     path = _model_path(model)
     meta = pd.Series([], dtype=_output_dtype(series.dtype), name=series.name)
-    return series.map_partitions(_clean_partition, path, threshold, allow_unverified,
-                                 batch_size, meta=meta)
+    return series.map_partitions(_clean_partition, path, threshold, allow_unverified, batch_size, meta=meta)
 
 
-def clean_bag(bag: db.Bag, model: str | os.PathLike | None = None,
-              threshold: float | None = None, *, allow_unverified: bool = False,
-              batch_size: int = api.BATCH_SIZE) -> db.Bag:
+def clean_bag(
+    bag: db.Bag,
+    model: str | os.PathLike | None = None,
+    threshold: float | None = None,
+    *,
+    allow_unverified: bool = False,
+    batch_size: int = api.BATCH_SIZE,
+) -> db.Bag:
     """A lazy Dask Bag of the cleaned pages of ``bag`` (a Bag of str, e.g.
     ``db.read_text("crawl/*.jsonl.gz").map(json.loads).pluck("text")``), in order."""
     if not isinstance(bag, db.Bag):
         raise TypeError(f"clean_bag() expects a dask.bag Bag, got {type(bag).__name__}")
-    return bag.map_partitions(_clean_values, _model_path(model), threshold,
-                              allow_unverified, batch_size)
+    return bag.map_partitions(_clean_values, _model_path(model), threshold, allow_unverified, batch_size)

@@ -28,6 +28,7 @@ corpus document is scored by the model that never saw it. --repeats R runs that 
 different seeds (other folds) and reports how much the model's figures move between them: a
 change to the model smaller than that spread is not measured by one cross-validation.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,9 +37,9 @@ import json
 import math
 import os
 import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -73,18 +74,18 @@ class EvaluationError(ValueError):
 class CorpusDoc:
     """One page of the corpus as the evaluation sees it."""
 
-    where: str                       # file:line
+    where: str  # file:line
     doc_id: str | None
     url: str | None
     text: str
-    lines: list[str]                 # paragraph texts, as segmenter.segment splits ``text``
-    gold: str                        # the gold story text
-    line_labels: list[str] | None    # per line, mapped to our scheme ("core-story", "other", ...)
+    lines: list[str]  # paragraph texts, as segmenter.segment splits ``text``
+    gold: str  # the gold story text
+    line_labels: list[str] | None  # per line, mapped to our scheme ("core-story", "other", ...)
     spillover: bool | None = None
     spillover_heavy: bool | None = None
-    variant: str | None = None               # pages built by segmenter.construct: how,
-    derived_from: list[str] | None = None    # from which source pages (ids),
-    fold: int | None = None                  # and in which group of stories
+    variant: str | None = None  # pages built by segmenter.construct: how,
+    derived_from: list[str] | None = None  # from which source pages (ids),
+    fold: int | None = None  # and in which group of stories
 
     @property
     def sha256(self) -> str:
@@ -132,13 +133,25 @@ def _parse_doc(obj: object, where: str) -> CorpusDoc:
         raise EvaluationError(f"{where}: field 'fold' should be an integer")
     if variant is not None and not isinstance(variant, str):
         raise EvaluationError(f"{where}: field 'variant' should be a string")
-    if derived is not None and (not isinstance(derived, list) or not all(isinstance(x, str) for x in derived)):
+    if derived is not None and (
+        not isinstance(derived, list) or not all(isinstance(x, str) for x in derived)
+    ):
         raise EvaluationError(f"{where}: field 'derived_from' should be a list of page ids")
     doc_id = obj.get("id", obj.get("doc_id"))
     url = obj.get("url")
-    return CorpusDoc(where, None if doc_id is None else str(doc_id), url if isinstance(url, str) else None,
-                     text, lines, truth, line_labels, **flags, variant=variant, derived_from=derived,
-                     fold=fold)
+    return CorpusDoc(
+        where,
+        None if doc_id is None else str(doc_id),
+        url if isinstance(url, str) else None,
+        text,
+        lines,
+        truth,
+        line_labels,
+        **flags,
+        variant=variant,
+        derived_from=derived,
+        fold=fold,
+    )
 
 
 def iter_corpus(path: str | Path) -> Iterator[CorpusDoc]:
@@ -156,7 +169,9 @@ def read_corpus(path: str | Path, limit: int | None = None, spillover_only: bool
     for doc in iter_corpus(path):
         if spillover_only:
             if doc.spillover is None:
-                raise EvaluationError(f"{doc.where}: --spillover-only, but the document has no 'spillover' flag")
+                raise EvaluationError(
+                    f"{doc.where}: --spillover-only, but the document has no 'spillover' flag"
+                )
             if not doc.spillover:
                 continue
         docs.append(doc)
@@ -246,9 +261,13 @@ def line_predictions(lines: Sequence[str], proba: np.ndarray, threshold: float |
     return pred
 
 
-def model_predictions(docs: Sequence[CorpusDoc], pipe, threshold: float | None,
-                      progress: bool = False, warn: Callable[[str], None] = print
-                      ) -> tuple[list[Prediction], list[np.ndarray]]:
+def model_predictions(
+    docs: Sequence[CorpusDoc],
+    pipe,
+    threshold: float | None,
+    progress: bool = False,
+    warn: Callable[[str], None] = print,
+) -> tuple[list[Prediction], list[np.ndarray]]:
     """``segmenter.clean_many`` over the documents; line decisions and the probabilities
     from the same model run."""
     from .api import clean_many
@@ -257,7 +276,9 @@ def model_predictions(docs: Sequence[CorpusDoc], pipe, threshold: float | None,
     texts = clean_many((d.text for d in docs), model=recorder, threshold=threshold)
     texts = list(_progress(texts, len(docs), "segmenter", progress))
     if len(recorder.probas) != len(docs):
-        raise RuntimeError(f"clean_many ran the model on {len(recorder.probas)} documents, expected {len(docs)}")
+        raise RuntimeError(
+            f"clean_many ran the model on {len(recorder.probas)} documents, expected {len(docs)}"
+        )
     out, differ = [], 0
     for doc, text, proba in zip(docs, texts, recorder.probas):
         pred = line_predictions(doc.lines, proba, threshold)
@@ -266,8 +287,10 @@ def model_predictions(docs: Sequence[CorpusDoc], pipe, threshold: float | None,
             pred = Prediction(text, None, None)
         out.append(pred)
     if differ:
-        warn(f"warning: on {differ} documents clean_many's output is not the lines its "
-             "probabilities keep; line-level figures skip those documents")
+        warn(
+            f"warning: on {differ} documents clean_many's output is not the lines its "
+            "probabilities keep; line-level figures skip those documents"
+        )
     return out, recorder.probas
 
 
@@ -321,12 +344,20 @@ def store_overlap(docs: Sequence[CorpusDoc], labels_dir: str | Path) -> dict:
     try:
         store_docs = list(store.documents().values())
     except LabelStoreError as exc:
-        return {"label_store": str(labels_dir), "checked": False, "documents_in_store": None,
-                "error": str(exc)}
+        return {
+            "label_store": str(labels_dir),
+            "checked": False,
+            "documents_in_store": None,
+            "error": str(exc),
+        }
     hits = match_store(docs, store_docs)
     ids = [store_docs[h].doc_id for h in hits if h is not None]
-    return {"label_store": str(labels_dir), "checked": True, "documents_in_store": len(ids),
-            "examples": list(dict.fromkeys(ids))[:5]}
+    return {
+        "label_store": str(labels_dir),
+        "checked": True,
+        "documents_in_store": len(ids),
+        "examples": list(dict.fromkeys(ids))[:5],
+    }
 
 
 # -- cross-validation over the label store -----------------------------------------------
@@ -362,18 +393,22 @@ def assign_folds(hits: Sequence[int | None], folds: Sequence[Sequence[int]]) -> 
     return assigned
 
 
-def construction_folds(docs: Sequence[CorpusDoc], store_docs: Sequence, k: int
-                       ) -> tuple[list[list[int]], list[list[int]]]:
+def construction_folds(
+    docs: Sequence[CorpusDoc], store_docs: Sequence, k: int
+) -> tuple[list[list[int]], list[list[int]]]:
     """Folds for pages built by ``segmenter.construct``: fold j scores the pages of
     construction fold j with a model trained without every stored document any of them
     draws on (the story and the other stories, which construct takes from the same fold)."""
     values = sorted({d.fold for d in docs})
     if any(d.fold is None or not d.derived_from for d in docs):
-        raise EvaluationError("--cv on constructed pages needs 'fold' and 'derived_from' on every page "
-                              "(as python -m segmenter.construct writes them)")
+        raise EvaluationError(
+            "--cv on constructed pages needs 'fold' and 'derived_from' on every page "
+            "(as python -m segmenter.construct writes them)"
+        )
     if len(values) != k:
-        raise EvaluationError(f"--cv {k}: the constructed pages come in {len(values)} folds; "
-                              f"use --cv {len(values)}")
+        raise EvaluationError(
+            f"--cv {k}: the constructed pages come in {len(values)} folds; use --cv {len(values)}"
+        )
     by_id = _by_page_id(store_docs)
     folds: list[list[int]] = [[] for _ in values]
     assigned: list[list[int]] = [[] for _ in values]
@@ -385,9 +420,15 @@ def construction_folds(docs: Sequence[CorpusDoc], store_docs: Sequence, k: int
     return [sorted(set(f)) for f in folds], assigned
 
 
-def cv_probabilities(docs: Sequence[CorpusDoc], labels_dir: str | Path, k: int, seed: int = 0,
-                     jobs: int = 1, progress: bool = False,
-                     log: Callable[[str], None] = print) -> tuple[list[np.ndarray], dict]:
+def cv_probabilities(
+    docs: Sequence[CorpusDoc],
+    labels_dir: str | Path,
+    k: int,
+    seed: int = 0,
+    jobs: int = 1,
+    progress: bool = False,
+    log: Callable[[str], None] = print,
+) -> tuple[list[np.ndarray], dict]:
     """Held-out probabilities for each corpus document: K models, each trained (as
     ``segmenter.train`` trains) on the label store without one fold; a corpus document in the
     store is scored by the model of the fold that holds it out, any other by the model of
@@ -402,8 +443,10 @@ def cv_probabilities(docs: Sequence[CorpusDoc], labels_dir: str | Path, k: int, 
     if len(data.docs) < k:
         raise EvaluationError(f"--cv {k}: the label store {labels_dir} holds only {len(data.docs)} documents")
     hits = match_store(docs, data.docs)
-    log(f"cross-validation: {len(data.docs)} labelled documents in {labels_dir}, {k} folds; "
-        f"{sum(h is not None for h in hits)} of the {len(docs)} corpus documents are among them")
+    log(
+        f"cross-validation: {len(data.docs)} labelled documents in {labels_dir}, {k} folds; "
+        f"{sum(h is not None for h in hits)} of the {len(docs)} corpus documents are among them"
+    )
     if any(d.derived_from for d in docs):
         folds, assigned = construction_folds(docs, data.docs, k)
     else:
@@ -431,9 +474,15 @@ def cv_probabilities(docs: Sequence[CorpusDoc], labels_dir: str | Path, k: int, 
     for j, probas in results:
         for pos, p in zip(assigned[j], probas):
             out[pos] = p
-    info = {"k": k, "seed": seed, "label_store": str(labels_dir), "store_documents": len(data.docs),
-            "corpus_documents_in_store": sum(h is not None for h in hits),
-            "fold_sizes": [len(f) for f in folds], "label_set_sha256": T.label_set_hash(data)}
+    info = {
+        "k": k,
+        "seed": seed,
+        "label_store": str(labels_dir),
+        "store_documents": len(data.docs),
+        "corpus_documents_in_store": sum(h is not None for h in hits),
+        "fold_sizes": [len(f) for f in folds],
+        "label_set_sha256": T.label_set_hash(data),
+    }
     return out, info  # type: ignore[return-value]
 
 
@@ -452,24 +501,37 @@ def page_subsets(docs: Sequence[CorpusDoc]) -> list[tuple[str, str, np.ndarray]]
     has_flags = any(d.spillover is not None for d in docs)
     subsets = [s for s in SUBSETS if s[0] == "all" or has_flags]
     for variant in sorted({d.variant for d in docs if d.variant is not None}):
-        subsets.append((f"variant_{variant}", f"constructed pages, variant {variant}",
-                        lambda d, v=variant: d.variant == v))
+        subsets.append(
+            (
+                f"variant_{variant}",
+                f"constructed pages, variant {variant}",
+                lambda d, v=variant: d.variant == v,
+            )
+        )
     return [(key, title, np.array([keep(d) for d in docs], dtype=bool)) for key, title, keep in subsets]
 
 
 def _matches(docs: Sequence[CorpusDoc], preds: Sequence[Prediction]) -> np.ndarray:
     """(TP, FP, FN) shares of the standard metric, one row per document."""
-    return np.array([M.shingle_match(d.gold, p.text) for d, p in zip(docs, preds)], dtype=np.float64).reshape(-1, 3)
+    return np.array([M.shingle_match(d.gold, p.text) for d, p in zip(docs, preds)], dtype=np.float64).reshape(
+        -1, 3
+    )
 
 
-def standard_figures(docs: Sequence[CorpusDoc], preds: dict[str, list[Prediction]],
-                     resamples: int, seed: int) -> dict:
+def standard_figures(
+    docs: Sequence[CorpusDoc], preds: dict[str, list[Prediction]], resamples: int, seed: int
+) -> dict:
     """The standard metric per system, on all pages and on the spillover subsets (when the
     corpus has the flags)."""
     match = {name: _matches(docs, ps) for name, ps in preds.items()}
-    return {key: {"title": title, "documents": int(mask.sum()),
-                  "systems": {name: M.summarize(m[mask], resamples, seed) for name, m in match.items()}}
-            for key, title, mask in page_subsets(docs)}
+    return {
+        key: {
+            "title": title,
+            "documents": int(mask.sum()),
+            "systems": {name: M.summarize(m[mask], resamples, seed) for name, m in match.items()},
+        }
+        for key, title, mask in page_subsets(docs)
+    }
 
 
 def repeat_figures(docs: Sequence[CorpusDoc], runs: Sequence[tuple[int, Sequence[Prediction]]]) -> dict:
@@ -503,8 +565,12 @@ def line_figures(docs: Sequence[CorpusDoc], preds: dict[str, list[Prediction]]) 
         return None
     present = {lab for i in labelled for lab in docs[i].line_labels}  # type: ignore[union-attr]
     fine = [c for c in CLASSES if c != CORE and c in present]
-    out: dict = {"documents": len(labelled), "lines": sum(len(docs[i].lines) for i in labelled),
-                 "scheme": "fine" if fine else "coarse (core-story vs other)", "classes": {}}
+    out: dict = {
+        "documents": len(labelled),
+        "lines": sum(len(docs[i].lines) for i in labelled),
+        "scheme": "fine" if fine else "coarse (core-story vs other)",
+        "classes": {},
+    }
     for cls in [CORE] + fine:
         per_sys = {}
         for name, ps in preds.items():
@@ -526,9 +592,11 @@ def line_figures(docs: Sequence[CorpusDoc], preds: dict[str, list[Prediction]]) 
                 words.extend(len(M.tokens(t)) for t in docs[i].lines)
             if not usable:
                 continue
-            per_sys[name] = {"documents": usable,
-                             "per_line": M.line_prf(gold, pred),
-                             "word_weighted": M.line_prf(gold, pred, words)}
+            per_sys[name] = {
+                "documents": usable,
+                "per_line": M.line_prf(gold, pred),
+                "word_weighted": M.line_prf(gold, pred, words),
+            }
         out["classes"][cls] = per_sys
     if "related-article" in fine:
         kept_rel = {}
@@ -579,14 +647,19 @@ def _n(count: int, noun: str) -> str:
 
 def format_report(result: dict) -> str:
     names = result["system_names"]
-    lines = [f"corpus:   {result['corpus']} ({_n(result['documents'], 'document')}"
-             + (", with spillover only" if result["spillover_only"] else "") + ")"]
+    lines = [
+        f"corpus:   {result['corpus']} ({_n(result['documents'], 'document')}"
+        + (", with spillover only" if result["spillover_only"] else "")
+        + ")"
+    ]
     m = result["model"]
     rule = "most probable label" if m["threshold"] is None else f"p(core-story) >= {m['threshold']:g}"
     if m["mode"] == "cv":
         cv = m["cv"]
-        lines.append(f"model:    {cv['k']}-fold held-out models trained on {cv['label_store']} "
-                     f"({cv['store_documents']} documents, seed {cv['seed']}); {rule}")
+        lines.append(
+            f"model:    {cv['k']}-fold held-out models trained on {cv['label_store']} "
+            f"({cv['store_documents']} documents, seed {cv['seed']}); {rule}"
+        )
     else:
         lines.append(f"model:    {m['path']} (sha256 {str(m['sha256'])[:12]}...); {rule}")
     lines.append(f"held-out: {result['held_out']['summary']}")
@@ -597,42 +670,67 @@ def format_report(result: dict) -> str:
             lines.append(f"skipped:  {SYSTEM_NAMES.get(name, name)}: {why}")
     b = result["bootstrap"]
     lines.append("")
-    lines.append("Standard metric: word 4-shingles per document; precision over documents with a "
-                 "prediction, recall over documents with a gold;")
-    lines.append(f"± = bootstrap standard deviation over documents ({b['resamples']} resamples, seed {b['seed']})")
+    lines.append(
+        "Standard metric: word 4-shingles per document; precision over documents with a "
+        "prediction, recall over documents with a gold;"
+    )
+    lines.append(
+        f"± = bootstrap standard deviation over documents ({b['resamples']} resamples, seed {b['seed']})"
+    )
     width = max(len(v) for v in names.values()) + 2
-    for key, sub in result["standard"].items():
+    for _key, sub in result["standard"].items():
         if not sub["documents"]:
             continue
         lines.append("")
         lines.append(f"{sub['title']} ({_n(sub['documents'], 'document')})")
         lines.append(" " * (width + 2) + f"{'precision':<17}{'recall':<17}F1")
         for name, s in sub["systems"].items():
-            lines.append(f"  {names.get(name, name):<{width}}" + _fmt(s["precision"], s["precision_std"])
-                         + "  " + _fmt(s["recall"], s["recall_std"]) + "  " + _fmt(s["f1"], s["f1_std"]))
+            lines.append(
+                f"  {names.get(name, name):<{width}}"
+                + _fmt(s["precision"], s["precision_std"])
+                + "  "
+                + _fmt(s["recall"], s["recall_std"])
+                + "  "
+                + _fmt(s["f1"], s["f1_std"])
+            )
     rep = result.get("repeats")
     if rep:
         lines.append("")
-        lines.append(f"Repeated cross-validation, {len(rep['seeds'])} seeds ({', '.join(map(str, rep['seeds']))}): "
-                     "the model's figures per seed; sd = the spread over seeds, from how")
-        lines.append("the training was drawn (the bootstrap ± above does not include it): a seed draws the "
-                     "folds (unless the corpus")
-        lines.append("fixes them, as constructed pages do), the inner folds and the perturbed training copies")
+        lines.append(
+            f"Repeated cross-validation, {len(rep['seeds'])} seeds ({', '.join(map(str, rep['seeds']))}): "
+            "the model's figures per seed; sd = the spread over seeds, from how"
+        )
+        lines.append(
+            "the training was drawn (the bootstrap ± above does not include it): a seed draws the "
+            "folds (unless the corpus"
+        )
+        lines.append(
+            "fixes them, as constructed pages do), the inner folds and the perturbed training copies"
+        )
         head = max(len(f"{b['title']} ({b['documents']})") for b in rep["subsets"].values()) + 2
-        lines.append(" " * (head + 2) + f"{'F1 per seed':<{7 * len(rep['seeds']) + 2}}"
-                     f"{'precision':<17}{'recall':<17}F1")
+        lines.append(
+            " " * (head + 2) + f"{'F1 per seed':<{7 * len(rep['seeds']) + 2}}"
+            f"{'precision':<17}{'recall':<17}F1"
+        )
         for b in rep["subsets"].values():
             if not b["documents"]:
                 continue
-            lines.append(f"  {b['title'] + ' (' + str(b['documents']) + ')':<{head}}"
-                         + " ".join(_fmt(v) for v in b["f1"]) + "  "
-                         + "  ".join(_fmt(b[f"{k}_mean"], math.nan if b[f"{k}_sd"] is None else b[f"{k}_sd"])
-                                     for k in ("precision", "recall", "f1")))
+            lines.append(
+                f"  {b['title'] + ' (' + str(b['documents']) + ')':<{head}}"
+                + " ".join(_fmt(v) for v in b["f1"])
+                + "  "
+                + "  ".join(
+                    _fmt(b[f"{k}_mean"], math.nan if b[f"{k}_sd"] is None else b[f"{k}_sd"])
+                    for k in ("precision", "recall", "f1")
+                )
+            )
     lf = result.get("lines")
     if lf:
         lines.append("")
-        lines.append(f"Line labels ({_n(lf['documents'], 'document')}, {_n(lf['lines'], 'line')}, {lf['scheme']}), "
-                     "pooled over lines:")
+        lines.append(
+            f"Line labels ({_n(lf['documents'], 'document')}, {_n(lf['lines'], 'line')}, {lf['scheme']}), "
+            "pooled over lines:"
+        )
         for cls, per_sys in lf["classes"].items():
             if not per_sys:
                 continue
@@ -641,25 +739,34 @@ def format_report(result: dict) -> str:
             lines.append(" " * (width + 4) + f"{'P':>6} {'R':>6} {'F1':>6}   {'P':>6} {'R':>6} {'F1':>6}")
             for name, s in per_sys.items():
                 a, w = s["per_line"], s["word_weighted"]
-                lines.append(f"    {names.get(name, name):<{width}}"
-                             + " ".join(_fmt(a[k]) for k in ("precision", "recall", "f1")) + "   "
-                             + " ".join(_fmt(w[k]) for k in ("precision", "recall", "f1"))
-                             + f"   {_n(int(a['support']), 'line')}")
+                lines.append(
+                    f"    {names.get(name, name):<{width}}"
+                    + " ".join(_fmt(a[k]) for k in ("precision", "recall", "f1"))
+                    + "   "
+                    + " ".join(_fmt(w[k]) for k in ("precision", "recall", "f1"))
+                    + f"   {_n(int(a['support']), 'line')}"
+                )
         rel = lf.get("related_article_kept_as_core")
         if rel:
             lines.append("  related-article lines kept as the story:")
             for name, r in rel.items():
                 share = f" ({r['lines'] / r['of_lines']:.1%})" if r["of_lines"] else ""
-                lines.append(f"    {names.get(name, name):<{width}}{r['lines']} of {_n(r['of_lines'], 'line')}{share}, "
-                             f"{r['words']} of {r['of_words']} words")
+                lines.append(
+                    f"    {names.get(name, name):<{width}}{r['lines']} of {_n(r['of_lines'], 'line')}{share}, "
+                    f"{r['words']} of {r['of_words']} words"
+                )
     cal = result.get("calibration")
     if cal and cal["lines"]:
         lines.append("")
-        lines.append(f"Calibration of p(core-story) over {_n(cal['lines'], 'labelled line')}: "
-                     f"ECE {cal['ece']:.3f}, Brier {cal['brier']:.3f}")
+        lines.append(
+            f"Calibration of p(core-story) over {_n(cal['lines'], 'labelled line')}: "
+            f"ECE {cal['ece']:.3f}, Brier {cal['brier']:.3f}"
+        )
         lines.append("  p(core-story)   lines     mean p   share core")
         for b in cal["bins"]:
-            lines.append(f"  {b['from']:.1f}-{b['to']:.1f}     {b['lines']:>8}     {b['mean_probability']:.3f}    {b['observed']:.3f}")
+            lines.append(
+                f"  {b['from']:.1f}-{b['to']:.1f}     {b['lines']:>8}     {b['mean_probability']:.3f}    {b['observed']:.3f}"
+            )
     return "\n".join(line.rstrip() for line in lines)
 
 
@@ -695,8 +802,13 @@ class Options:
     unverified: bool = False
 
 
-def repeated_cv(docs: Sequence[CorpusDoc], opts: Options, first: Sequence[Prediction],
-                threshold: float | None, log: Callable[[str], None]) -> dict:
+def repeated_cv(
+    docs: Sequence[CorpusDoc],
+    opts: Options,
+    first: Sequence[Prediction],
+    threshold: float | None,
+    log: Callable[[str], None],
+) -> dict:
     """:func:`repeat_figures` over ``opts.repeats`` cross-validations: ``first`` (the report's
     own predictions, seed ``opts.seed``) and one more run per following seed, read at
     ``threshold``."""
@@ -724,41 +836,59 @@ def evaluate(opts: Options, log: Callable[[str], None] = lambda s: print(s, file
         from .train import DEFAULT_THRESHOLD
 
         threshold = DEFAULT_THRESHOLD if opts.threshold is None else opts.threshold
-        probas, cv_info = cv_probabilities(docs, opts.labels, opts.cv, opts.seed, opts.jobs, opts.progress, log)
+        probas, cv_info = cv_probabilities(
+            docs, opts.labels, opts.cv, opts.seed, opts.jobs, opts.progress, log
+        )
         preds["segmenter"] = [line_predictions(d.lines, p, threshold) for d, p in zip(docs, probas)]
         if opts.repeats > 1:
             repeats = repeated_cv(docs, opts, preds["segmenter"], threshold, log)
         model_info = {"mode": "cv", "threshold": threshold, "cv": cv_info, "path": None, "sha256": None}
-        held = {"held_out": True, "summary": f"yes: {opts.cv}-fold over the label store; no document is "
-                                             "scored by a model that saw it", **cv_info}
+        held = {
+            "held_out": True,
+            "summary": f"yes: {opts.cv}-fold over the label store; no document is "
+            "scored by a model that saw it",
+            **cv_info,
+        }
     else:
         from .api import default_model_path, default_threshold, file_sha256, load_model
 
         path = Path(opts.model) if opts.model else default_model_path()
         pipe = load_model(opts.model, allow_unverified=opts.unverified)
         threshold = default_threshold(pipe) if opts.threshold is None else opts.threshold
-        model_info = {"mode": "artifact" if opts.model else "shipped", "path": str(path),
-                      "sha256": file_sha256(path), "threshold": threshold}
+        model_info = {
+            "mode": "artifact" if opts.model else "shipped",
+            "path": str(path),
+            "sha256": file_sha256(path),
+            "threshold": threshold,
+        }
         try:
             preds["segmenter"], probas = model_predictions(docs, pipe, threshold, opts.progress, log)
         except ValueError as exc:
-            raise ModelRunError(f"the model {path} could not be run ({exc}); if segmenter's features "
-                                "changed since it was built, retrain it with `python -m segmenter.train`") from None
+            raise ModelRunError(
+                f"the model {path} could not be run ({exc}); if segmenter's features "
+                "changed since it was built, retrain it with `python -m segmenter.train`"
+            ) from None
         held = store_overlap(docs, opts.labels)
         n = held["documents_in_store"]
         if not held["checked"]:
             held["held_out"] = None
-            held["summary"] = (f"unknown: no readable label store at {opts.labels} to compare with"
-                               + (f" ({held['error']})" if held.get("error") else ""))
+            held["summary"] = f"unknown: no readable label store at {opts.labels} to compare with" + (
+                f" ({held['error']})" if held.get("error") else ""
+            )
         elif n:
             held["held_out"] = False
             held["summary"] = f"NO: {n} of the {len(docs)} documents are in the label store {opts.labels}"
             warnings.append(
                 f"{n} of the {len(docs)} documents are in the label store {opts.labels} "
                 f"(e.g. {', '.join(held['examples'][:3])}), which "
-                + ("the shipped model was trained on" if not opts.model else "the model was likely trained on")
+                + (
+                    "the shipped model was trained on"
+                    if not opts.model
+                    else "the model was likely trained on"
+                )
                 + ": these figures are NOT held-out and overstate the model. "
-                "Use --cv K for held-out figures.")
+                "Use --cv K for held-out figures."
+            )
         else:
             held["held_out"] = True
             held["summary"] = f"yes: none of the {len(docs)} documents is in the label store {opts.labels}"
@@ -781,8 +911,10 @@ def evaluate(opts: Options, log: Callable[[str], None] = lambda s: print(s, file
                 failed.append(f"{d.where} ({type(exc).__name__}: {exc})")
                 preds["justext"].append(Prediction("", None))
         if failed:
-            warnings.append(f"jusText failed on {len(failed)} documents, scored as empty predictions: "
-                            + "; ".join(failed[:3]))
+            warnings.append(
+                f"jusText failed on {len(failed)} documents, scored as empty predictions: "
+                + "; ".join(failed[:3])
+            )
     for w in warnings:
         log(f"WARNING: {w}")
     result = {
@@ -823,57 +955,113 @@ def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="python -m segmenter.evaluate",
         description=__doc__.split("\n\n", 2)[2].replace("``", "'"),
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("corpus", metavar="CORPUS",
-                    help="JSONL corpus, gzip if it ends in .gz: one object per line with 'text' and "
-                         "'truth' and/or per-line 'labels' / 'line_labels' (e.g. "
-                         "/work/shared/data/l3s_gn1.jsonl.gz)")
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ap.add_argument(
+        "corpus",
+        metavar="CORPUS",
+        help="JSONL corpus, gzip if it ends in .gz: one object per line with 'text' and "
+        "'truth' and/or per-line 'labels' / 'line_labels' (e.g. "
+        "/work/shared/data/l3s_gn1.jsonl.gz)",
+    )
     src = ap.add_mutually_exclusive_group()
-    src.add_argument("--model", metavar="PATH",
-                     help="a .joblib artifact written by segmenter.train (default: the shipped model)")
-    src.add_argument("--cv", type=int, metavar="K",
-                     help="instead of a trained artifact, train K models on the label store (--labels), "
-                          "each without one group of its documents, and score every corpus document "
-                          "with a model that never saw it (held-out figures for a corpus the shipped "
-                          "model is trained on, e.g. WCXB); slow: K full trainings")
-    ap.add_argument("--unverified", action="store_true",
-                    help="load a --model that has no .json beside it (an artifact built outside "
-                         "segmenter.train). A .joblib file is a pickle: loading it runs code; use "
-                         "this only for files you built or trust")
-    ap.add_argument("--repeats", type=int, default=1, metavar="R",
-                    help="with --cv: run the cross-validation R times, with seeds --seed, --seed+1, "
-                         "... (each draws other folds, unless the corpus fixes them, other inner folds "
-                         "and other perturbed training copies), and also report the model's figures per seed with their "
-                         "mean and standard deviation (the spread from which pages each model trained "
-                         "on); R times slower (default 1)")
-    ap.add_argument("--threshold", type=float, metavar="T",
-                    help="keep paragraphs with p(core-story) >= T, as `segmenter clean --threshold`; "
-                         "default: the model's own (with --cv: segmenter.train's default)")
-    ap.add_argument("--sweep", type=_thresholds, default=(), metavar="T1,T2,...",
-                    help="also score the same model run at each of these p(core-story) thresholds "
-                         "(systems segmenter@T), e.g. to choose a threshold on held-out figures")
-    ap.add_argument("--labels", default=str(DEFAULT_LABELS), metavar="DIR",
-                    help="label store: the training data for --cv, and without --cv what the corpus is "
-                         "checked against to warn when figures are not held-out (default: labels/ "
-                         "of this checkout)")
-    ap.add_argument("--limit", type=int, metavar="N",
-                    help="evaluate only the first N documents (after --spillover-only)")
-    ap.add_argument("--spillover-only", action="store_true",
-                    help="evaluate only pages flagged 'spillover' (other stories after the story)")
+    src.add_argument(
+        "--model",
+        metavar="PATH",
+        help="a .joblib artifact written by segmenter.train (default: the shipped model)",
+    )
+    src.add_argument(
+        "--cv",
+        type=int,
+        metavar="K",
+        help="instead of a trained artifact, train K models on the label store (--labels), "
+        "each without one group of its documents, and score every corpus document "
+        "with a model that never saw it (held-out figures for a corpus the shipped "
+        "model is trained on, e.g. WCXB); slow: K full trainings",
+    )
+    ap.add_argument(
+        "--unverified",
+        action="store_true",
+        help="load a --model that has no .json beside it (an artifact built outside "
+        "segmenter.train). A .joblib file is a pickle: loading it runs code; use "
+        "this only for files you built or trust",
+    )
+    ap.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        metavar="R",
+        help="with --cv: run the cross-validation R times, with seeds --seed, --seed+1, "
+        "... (each draws other folds, unless the corpus fixes them, other inner folds "
+        "and other perturbed training copies), and also report the model's figures per seed with their "
+        "mean and standard deviation (the spread from which pages each model trained "
+        "on); R times slower (default 1)",
+    )
+    ap.add_argument(
+        "--threshold",
+        type=float,
+        metavar="T",
+        help="keep paragraphs with p(core-story) >= T, as `segmenter clean --threshold`; "
+        "default: the model's own (with --cv: segmenter.train's default)",
+    )
+    ap.add_argument(
+        "--sweep",
+        type=_thresholds,
+        default=(),
+        metavar="T1,T2,...",
+        help="also score the same model run at each of these p(core-story) thresholds "
+        "(systems segmenter@T), e.g. to choose a threshold on held-out figures",
+    )
+    ap.add_argument(
+        "--labels",
+        default=str(DEFAULT_LABELS),
+        metavar="DIR",
+        help="label store: the training data for --cv, and without --cv what the corpus is "
+        "checked against to warn when figures are not held-out (default: labels/ "
+        "of this checkout)",
+    )
+    ap.add_argument(
+        "--limit", type=int, metavar="N", help="evaluate only the first N documents (after --spillover-only)"
+    )
+    ap.add_argument(
+        "--spillover-only",
+        action="store_true",
+        help="evaluate only pages flagged 'spillover' (other stories after the story)",
+    )
     ap.add_argument("--json", metavar="OUT", help="also write every figure as JSON to OUT")
-    ap.add_argument("--record", metavar="MODEL_JSON",
-                    help="merge a summary of the held-out figures into a model's metadata, under "
-                         "'evaluations' -> corpus name (e.g. models/segmenter.json); refused for "
-                         "figures that are not held-out")
-    ap.add_argument("--resamples", type=int, default=DEFAULT_RESAMPLES, metavar="B",
-                    help=f"bootstrap resamples for the ± standard deviation (default {DEFAULT_RESAMPLES})")
-    ap.add_argument("--seed", type=int, default=0,
-                    help="seed of the bootstrap, and of the folds and training with --cv (default 0)")
-    ap.add_argument("--jobs", type=int, default=1, metavar="J",
-                    help="processes for training the --cv fold models (default 1)")
+    ap.add_argument(
+        "--record",
+        metavar="MODEL_JSON",
+        help="merge a summary of the held-out figures into a model's metadata, under "
+        "'evaluations' -> corpus name (e.g. models/segmenter.json); refused for "
+        "figures that are not held-out",
+    )
+    ap.add_argument(
+        "--resamples",
+        type=int,
+        default=DEFAULT_RESAMPLES,
+        metavar="B",
+        help=f"bootstrap resamples for the ± standard deviation (default {DEFAULT_RESAMPLES})",
+    )
+    ap.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the bootstrap, and of the folds and training with --cv (default 0)",
+    )
+    ap.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="J",
+        help="processes for training the --cv fold models (default 1)",
+    )
     ap.add_argument("--no-justext", action="store_true", help="skip the jusText baseline")
-    ap.add_argument("--no-progress", action="store_true",
-                    help="no progress bar (one is shown on stderr only when it is a terminal)")
+    ap.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress bar (one is shown on stderr only when it is a terminal)",
+    )
     return ap
 
 
@@ -894,11 +1082,23 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--repeats needs --cv K: only cross-validation has fold seeds to repeat")
     if args.unverified and args.model is None:
         ap.error("--unverified needs --model PATH: the shipped model is always checked")
-    opts = Options(corpus=args.corpus, model=args.model, threshold=args.threshold, cv=args.cv,
-                   labels=args.labels, limit=args.limit, spillover_only=args.spillover_only,
-                   resamples=args.resamples, seed=args.seed, jobs=args.jobs, justext=not args.no_justext,
-                   progress=sys.stderr.isatty() and not args.no_progress, sweep=tuple(args.sweep),
-                   repeats=args.repeats, unverified=args.unverified)
+    opts = Options(
+        corpus=args.corpus,
+        model=args.model,
+        threshold=args.threshold,
+        cv=args.cv,
+        labels=args.labels,
+        limit=args.limit,
+        spillover_only=args.spillover_only,
+        resamples=args.resamples,
+        seed=args.seed,
+        jobs=args.jobs,
+        justext=not args.no_justext,
+        progress=sys.stderr.isatty() and not args.no_progress,
+        sweep=tuple(args.sweep),
+        repeats=args.repeats,
+        unverified=args.unverified,
+    )
     from .api import ModelError
     from .train import TrainingError
 
@@ -917,7 +1117,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.json:
         try:
-            Path(args.json).write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            Path(args.json).write_text(
+                json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+            )
         except OSError as exc:
             print(f"error: cannot write {args.json}: {exc.strerror}", file=sys.stderr)
             return 2
@@ -938,25 +1140,33 @@ def summarize(result: dict) -> dict:
     out: dict = {
         "corpus": Path(str(result.get("corpus", ""))).name,
         "documents": result.get("documents"),
-        "scheme": ("grouped K-fold cross-validation over the label store: "
-                   + str(result.get("held_out", {}).get("summary", ""))
-                   if model.get("mode") == "cv" else
-                   f"artifact {str(model.get('sha256', ''))[:12]}, documents never trained on"),
+        "scheme": (
+            "grouped K-fold cross-validation over the label store: "
+            + str(result.get("held_out", {}).get("summary", ""))
+            if model.get("mode") == "cv"
+            else f"artifact {str(model.get('sha256', ''))[:12]}, documents never trained on"
+        ),
         "threshold": model.get("threshold"),
         "standard": {},
     }
     for subset, block in result.get("standard", {}).items():
         out["standard"][subset] = {
             name: {k: _rounded(v[k]) for k in ("precision", "recall", "f1", "f1_std") if k in v}
-            for name, v in block.get("systems", {}).items()}
+            for name, v in block.get("systems", {}).items()
+        }
     cal = result.get("calibration")
     if cal and cal.get("lines"):
         out["calibration"] = {k: _rounded(cal[k]) for k in ("ece", "brier")} | {"lines": cal["lines"]}
     rep = result.get("repeats")
     if rep:
-        out["repeats"] = {"seeds": rep["seeds"], "subsets": {
-            key: {k: _rounded(b[k]) for k in ("f1", "f1_mean", "f1_sd", "precision_mean", "recall_mean")}
-            for key, b in rep["subsets"].items() if b["documents"]}}
+        out["repeats"] = {
+            "seeds": rep["seeds"],
+            "subsets": {
+                key: {k: _rounded(b[k]) for k in ("f1", "f1_mean", "f1_sd", "precision_mean", "recall_mean")}
+                for key, b in rep["subsets"].items()
+                if b["documents"]
+            },
+        }
     allp = out["standard"].get("all", {})
     if allp.get("segmenter", {}).get("f1") is not None and allp.get("justext", {}).get("f1") is not None:
         out["f1_over_justext"] = round(allp["segmenter"]["f1"] - allp["justext"]["f1"], 4)
@@ -975,7 +1185,9 @@ def _rounded(value):
 def record_summary(meta_path: Path, result: dict) -> None:
     """Merge :func:`summarize` into ``meta_path`` (temp file + rename, so never half-written)."""
     if not result.get("held_out", {}).get("held_out", False) and result.get("model", {}).get("mode") != "cv":
-        raise EvaluationError("these figures are not held-out (the model saw some of these documents); use --cv K")
+        raise EvaluationError(
+            "these figures are not held-out (the model saw some of these documents); use --cv K"
+        )
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     summary = summarize(result)
     meta.setdefault("evaluations", {})[summary["corpus"]] = summary

@@ -10,13 +10,14 @@ the headline, the lead and the main run (TF-IDF fitted on the document itself), 
 it repeats an earlier paragraph. Topic decides core vs related, and no list of words that
 happen to mean "Telegram" can carry over to other sites; these relations can.
 """
+
 from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Sequence
 from itertools import chain, repeat
 from operator import itemgetter
-from typing import Sequence
 
 import numpy as np
 import pandas as pd  # already loaded by scikit-learn's import just below: no start-up cost
@@ -37,24 +38,50 @@ _BULLET_CODES = np.array([ord(c) for c in "•·*▪►»◦‣-"])
 _SENT_SPLIT = re.compile(r"[.!?。！？][\"'”’»)\]]*[^\S\n]")
 _TIME_AGO = re.compile(
     r"\b\d+\s*(?:s|sec|secs|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?|w|weeks?|"
-    r"months?|mos?|y|yrs?|years?)\s+ago\b|\b(?:yesterday|just now|today)\b", re.I)
+    r"months?|mos?|y|yrs?|years?)\s+ago\b|\b(?:yesterday|just now|today)\b",
+    re.I,
+)
 _DATE = re.compile(
     r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b|"
     r"\b\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b|"
-    r"\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b|\b\d{1,2}:\d{2}\b", re.I)
+    r"\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b|\b\d{1,2}:\d{2}\b",
+    re.I,
+)
 #: A short line that opens or closes one comment of a thread: "Jane says", "by jo (123) writes:",
 #: "Reply", "Report".
-_COMMENT_MARK = re.compile(r"(?:\b(?:says|writes|wrote|said|replied|replies)\s*:?|^(?:reply|report(?: comment)?|"
-                           r"log in to reply|like|likes?\s*\d*|\d+\s+likes?))$", re.I)
+_COMMENT_MARK = re.compile(
+    r"(?:\b(?:says|writes|wrote|said|replied|replies)\s*:?|^(?:reply|report(?: comment)?|"
+    r"log in to reply|like|likes?\s*\d*|\d+\s+likes?))$",
+    re.I,
+)
 #: Share buttons and follow links: short lines naming where to share the page.
-_SOCIAL_SITES = ("facebook", "twitter", "linkedin", "pinterest", "reddit", "tumblr", "whatsapp", "flipboard",
-                 "instagram", "youtube", "tiktok", "threads", "bluesky", "mastodon", "print", "copy link", "share")
+_SOCIAL_SITES = (
+    "facebook",
+    "twitter",
+    "linkedin",
+    "pinterest",
+    "reddit",
+    "tumblr",
+    "whatsapp",
+    "flipboard",
+    "instagram",
+    "youtube",
+    "tiktok",
+    "threads",
+    "bluesky",
+    "mastodon",
+    "print",
+    "copy link",
+    "share",
+)
 _SOCIAL = re.compile(rf"\b(?:{'|'.join(map(re.escape, _SOCIAL_SITES))}|e-?mail)\b", re.I)
 #: What every match of ``_SOCIAL`` holds, lower case: the sites, and "mail" for "e-mail".
 _SOCIAL_NEEDLES = _SOCIAL_SITES + ("mail",)
 #: Headings that open a comment thread or reviews: what follows them is readers' text.
-_COMMENTS_HEADINGS = (r"comments?|\d+\s+(?:comments?|responses?|replies|thoughts)\b.*|leave a (?:comment|reply)|"
-                      r"reader interactions|(?:join the )?(?:discussion|conversation)|reviews|testimonials")
+_COMMENTS_HEADINGS = (
+    r"comments?|\d+\s+(?:comments?|responses?|replies|thoughts)\b.*|leave a (?:comment|reply)|"
+    r"reader interactions|(?:join the )?(?:discussion|conversation)|reviews|testimonials"
+)
 _COMMENTS_HEADING = re.compile(rf"^(?:{_COMMENTS_HEADINGS})\s*:?$", re.I)
 _HEADING_TRIM = " :-–—|#*"  # stripped from a line's ends before the heading test
 _COMMENT_NEEDLES = ("says", "writes", "wrote", "said", "repl", "report", "like")
@@ -74,7 +101,9 @@ _HEADING = re.compile(
     r"share(?: this)?(?: article| story| post)?|hashtags|tags?|topics|categories|"
     r"advertisement|sponsored(?: content)?|newsletter|sign up.*|subscribe.*|follow us.*|"
     r"lire aussi|à lire aussi|weitere artikel|mehr zum thema|leer más|noticias relacionadas|"
-    r"leia também|artigos relacionados|altri articoli|correlati)\s*:?$", re.I)
+    r"leia também|artigos relacionados|altri articoli|correlati)\s*:?$",
+    re.I,
+)
 
 
 class ParagraphFeatures(TransformerMixin, BaseEstimator):
@@ -94,7 +123,7 @@ class ParagraphFeatures(TransformerMixin, BaseEstimator):
         self.lead_size = lead_size
         self.function_words = function_words
 
-    def fit(self, X: Sequence[str | Sequence[Paragraph]], y: object = None) -> "ParagraphFeatures":
+    def fit(self, X: Sequence[str | Sequence[Paragraph]], y: object = None) -> ParagraphFeatures:
         self.n_features_out_ = len(self.get_feature_names_out())
         return self
 
@@ -144,8 +173,10 @@ class ParagraphFeatures(TransformerMixin, BaseEstimator):
             f["has_pipe"] = (has_bar | (page.contains(" - ") & (n_words < 15))).astype(np.float64)
         else:  # the page's copy has spaces for the paragraphs' own newlines: test the texts
             has_bar = np.array([" | " in t for t in texts])
-            f["has_pipe"] = np.array([(" | " in t) or (" - " in t and n_w < 15) for t, n_w in zip(texts, n_words)],
-                                     dtype=np.float64)
+            f["has_pipe"] = np.array(
+                [(" | " in t) or (" - " in t and n_w < 15) for t, n_w in zip(texts, n_words)],
+                dtype=np.float64,
+            )
         f["is_bullet"] = page.bullets()
         f["urlish"] = page.matches_short(_URLISH, page.contains("http", "www.", ".com", "@"))
         f["copyright"] = page.contains("©", "(c)").astype(np.float64)
@@ -159,17 +190,22 @@ class ParagraphFeatures(TransformerMixin, BaseEstimator):
         word_counts = np.bincount(page.word_ids, minlength=page.vocab_size)
         # the most frequent words, ties broken by first appearance
         funcs = np.zeros(page.vocab_size, dtype=bool)
-        funcs[np.argsort(-word_counts, kind="stable")[:self.function_words]] = True
+        funcs[np.argsort(-word_counts, kind="stable")[: self.function_words]] = True
         f["function_ratio"] = page.per_word(funcs[page.word_ids])
         # -- card and furniture patterns (short lines only: the patterns mean nothing in prose)
         has_digit = digits > 0  # every date and "N hours ago" holds one; only "today" and kin do not
-        f["time_ago"] = page.matches_short(_TIME_AGO, (n_words <= 8) & (has_digit | page.contains("yesterday", "just now", "today")))
+        f["time_ago"] = page.matches_short(
+            _TIME_AGO, (n_words <= 8) & (has_digit | page.contains("yesterday", "just now", "today"))
+        )
         f["date_like"] = page.matches_short(_DATE, (n_words <= 12) & has_digit)
-        f["source_dash"] = page.matches_short(_SOURCE_DASH, (n_words <= 6) & _among(page.first_chars(), _DASHES))
+        f["source_dash"] = page.matches_short(
+            _SOURCE_DASH, (n_words <= 6) & _among(page.first_chars(), _DASHES)
+        )
         # a heading may carry the page's name after a bar ("109 Comments | Garden Blog")
         heads = _before_bar(texts, has_bar)
-        heading = np.fromiter(map(bool, map(_HEADING.match, map(str.strip, heads, repeat(_HEADING_TRIM)))),
-                              bool, n).astype(np.float64)
+        heading = np.fromiter(
+            map(bool, map(_HEADING.match, map(str.strip, heads, repeat(_HEADING_TRIM)))), bool, n
+        ).astype(np.float64)
         f["is_heading"] = heading
         norm = page.normalised()
         norm_ids, _ = _factorize(norm)  # numbered in order of first appearance
@@ -191,7 +227,7 @@ class ParagraphFeatures(TransformerMixin, BaseEstimator):
         prose_words = n_words * prose
         cum_prose = np.cumsum(prose_words)
         f["prose_after_frac"] = (prose_words.sum() - cum_prose) / max(prose_words.sum(), 1.0)
-        run_words = n_words[run_start:run_end + 1].sum()
+        run_words = n_words[run_start : run_end + 1].sum()
         f["run_share"] = np.full(n, run_words / total_words)
         # widget headings and short furniture after the run
         seen_heading = _count_before(heading) > 0
@@ -223,15 +259,26 @@ class ParagraphFeatures(TransformerMixin, BaseEstimator):
         big_ids = _unique(block_id[big_block])
         # block_id never decreases, so each block's first paragraph is one binary search away
         starts = np.searchsorted(block_id, big_ids).astype(np.int64)
-        after_starts = np.searchsorted(np.sort(starts[starts > run_end]), idx, side="right") if len(starts) else np.zeros(n)
+        after_starts = (
+            np.searchsorted(np.sort(starts[starts > run_end]), idx, side="right")
+            if len(starts)
+            else np.zeros(n)
+        )
         f["big_blocks_after_run"] = np.log1p(after_starts) * (idx > run_end)
-        before_starts = (len(starts[starts < run_start]) - np.searchsorted(np.sort(starts[starts < run_start]), idx, side="right")) if len(starts) else np.zeros(n)
+        before_starts = (
+            (
+                len(starts[starts < run_start])
+                - np.searchsorted(np.sort(starts[starts < run_start]), idx, side="right")
+            )
+            if len(starts)
+            else np.zeros(n)
+        )
         f["big_blocks_before_run"] = np.log1p(np.maximum(before_starts, 0)) * (idx < run_start)
         prev_prose = np.maximum.accumulate(np.where(prose > 0, idx, -1))
         f["since_prose"] = np.log1p(np.where(prev_prose >= 0, idx - prev_prose, idx + 1))
         next_prose = np.minimum.accumulate(np.where(prose > 0, idx, n)[::-1])[::-1]
         f["until_prose"] = np.log1p(next_prose - idx)
-        run_median = _median(n_words[run_start:run_end + 1])
+        run_median = _median(n_words[run_start : run_end + 1])
         f["words_vs_run"] = np.log1p(n_words) - np.log1p(run_median)
         # a looser run, where a non-prose line costs a quarter as much: it bridges the
         # subheadings, lists and captions inside long bodies that split the strict run
@@ -240,13 +287,13 @@ class ParagraphFeatures(TransformerMixin, BaseEstimator):
         f["in_loose_run"] = ((idx >= loose_start) & (idx <= loose_end)).astype(np.float64)
         f["before_loose_run"] = np.log1p(np.maximum(loose_start - idx, 0))
         f["after_loose_run"] = np.log1p(np.maximum(idx - loose_end, 0))
-        f["loose_run_share"] = np.full(n, n_words[loose_start:loose_end + 1].sum() / total_words)
+        f["loose_run_share"] = np.full(n, n_words[loose_start : loose_end + 1].sum() / total_words)
         f["nonprose_in_loose_run"] = f["in_loose_run"] * (1 - prose)
 
         # -- topic: TF-IDF on the document itself -----------------------------------------
         X = _TfIdf(page.word_para, page.word_ids, n, page.vocab_size)
         lead = np.zeros(n, dtype=bool)
-        lead[run_start:min(run_start + self.lead_size, run_end + 1)] = True
+        lead[run_start : min(run_start + self.lead_size, run_end + 1)] = True
         title_idx = _title_index(n_words, ends, run_start)
         f["sim_lead"] = X.similarity_to(lead)
         f["sim_run"] = X.similarity_to(inside)
@@ -271,8 +318,12 @@ class ParagraphFeatures(TransformerMixin, BaseEstimator):
         anchor_caps = np.zeros(cap_vocab, dtype=bool)
         anchor_caps[cap_cols[anchor[cap_rows]]] = True
         n_names = np.bincount(cap_rows, minlength=n)
-        f["cap_overlap_lead"] = _ratio(np.bincount(cap_rows, weights=anchor_caps[cap_cols], minlength=n), n_names)
-        f["word_overlap_lead"] = _ratio(np.bincount(rows, weights=anchor_words[cols], minlength=n), n_distinct)
+        f["cap_overlap_lead"] = _ratio(
+            np.bincount(cap_rows, weights=anchor_caps[cap_cols], minlength=n), n_names
+        )
+        f["word_overlap_lead"] = _ratio(
+            np.bincount(rows, weights=anchor_words[cols], minlength=n), n_distinct
+        )
         df = np.bincount(cols, minlength=page.vocab_size)
         run_vocab = np.zeros(page.vocab_size, dtype=bool)
         run_vocab[cols[inside[rows]]] = True
@@ -280,12 +331,15 @@ class ParagraphFeatures(TransformerMixin, BaseEstimator):
         # a rare word outside the run that the run also uses, or a word of the run that
         # occurs in exactly one other paragraph
         shared = np.where(inside[rows], df[cols] == 2, run_vocab[cols]) & rare
-        f["rare_overlap_run"] = _ratio(np.bincount(rows, weights=shared, minlength=n),
-                                       np.bincount(rows, weights=rare, minlength=n))
+        f["rare_overlap_run"] = _ratio(
+            np.bincount(rows, weights=shared, minlength=n), np.bincount(rows, weights=rare, minlength=n)
+        )
 
         # -- duplication --------------------------------------------------------------------
         exact = _exact_duplicates(norm, norm_ids)
-        contain = _contained_trigrams(page.word_ids, page.word_para, n_words.astype(np.int64), page.vocab_size)
+        contain = _contained_trigrams(
+            page.word_ids, page.word_para, n_words.astype(np.int64), page.vocab_size
+        )
         f["dup_exact"] = exact
         f["dup_contain"] = contain
         f["dup_long"] = exact * (n_words >= 5)
@@ -295,28 +349,95 @@ class ParagraphFeatures(TransformerMixin, BaseEstimator):
         neigh = np.column_stack([f[name] for name in _NEIGHBOUR])
         pad = np.zeros((2, neigh.shape[1]))
         padded = np.vstack([pad, neigh, pad])
-        out = np.hstack([own, padded[1:n + 1], padded[3:n + 3], padded[0:n], padded[4:n + 4]])
+        out = np.hstack([own, padded[1 : n + 1], padded[3 : n + 3], padded[0:n], padded[4 : n + 4]])
         return out.astype(np.float32)
 
 
 _OWN = (
-    "log_words", "log_chars", "mean_word_len", "ends_sentence", "is_prose", "log_sentences",
-    "few_words", "one_word", "cap_ratio", "digit_ratio", "punct_ratio", "ends_colon", "has_pipe",
-    "is_bullet", "urlish", "copyright", "social", "copyright_before", "question", "short_word_ratio", "function_ratio",
-    "time_ago", "date_like", "source_dash", "is_heading", "log_repeats",
-    "rel_index", "log_index", "log_from_end", "in_run", "before_run", "after_run",
-    "words_before_frac", "prose_after_frac", "run_share", "heading_before", "since_heading",
-    "furniture_after_run", "time_ago_before", "comment_mark", "log_stamps_before", "log_marks_before",
-    "mark_density", "comments_heading_before", "block_len", "big_blocks_after_run",
-    "big_blocks_before_run", "since_prose", "until_prose", "words_vs_run",
-    "in_loose_run", "before_loose_run", "after_loose_run", "loose_run_share", "nonprose_in_loose_run",
-    "sim_lead", "sim_run", "sim_title", "is_title_candidate", "sim_first", "sim_prev", "sim_next",
-    "sim_run_minus_rest", "cap_overlap_lead", "word_overlap_lead", "rare_overlap_run",
-    "dup_exact", "dup_contain", "dup_long", "dup_contain_long",
+    "log_words",
+    "log_chars",
+    "mean_word_len",
+    "ends_sentence",
+    "is_prose",
+    "log_sentences",
+    "few_words",
+    "one_word",
+    "cap_ratio",
+    "digit_ratio",
+    "punct_ratio",
+    "ends_colon",
+    "has_pipe",
+    "is_bullet",
+    "urlish",
+    "copyright",
+    "social",
+    "copyright_before",
+    "question",
+    "short_word_ratio",
+    "function_ratio",
+    "time_ago",
+    "date_like",
+    "source_dash",
+    "is_heading",
+    "log_repeats",
+    "rel_index",
+    "log_index",
+    "log_from_end",
+    "in_run",
+    "before_run",
+    "after_run",
+    "words_before_frac",
+    "prose_after_frac",
+    "run_share",
+    "heading_before",
+    "since_heading",
+    "furniture_after_run",
+    "time_ago_before",
+    "comment_mark",
+    "log_stamps_before",
+    "log_marks_before",
+    "mark_density",
+    "comments_heading_before",
+    "block_len",
+    "big_blocks_after_run",
+    "big_blocks_before_run",
+    "since_prose",
+    "until_prose",
+    "words_vs_run",
+    "in_loose_run",
+    "before_loose_run",
+    "after_loose_run",
+    "loose_run_share",
+    "nonprose_in_loose_run",
+    "sim_lead",
+    "sim_run",
+    "sim_title",
+    "is_title_candidate",
+    "sim_first",
+    "sim_prev",
+    "sim_next",
+    "sim_run_minus_rest",
+    "cap_overlap_lead",
+    "word_overlap_lead",
+    "rare_overlap_run",
+    "dup_exact",
+    "dup_contain",
+    "dup_long",
+    "dup_contain_long",
 )
 _NEIGHBOUR = (
-    "log_words", "ends_sentence", "is_prose", "few_words", "time_ago", "source_dash",
-    "is_heading", "in_run", "sim_run", "dup_long", "block_len", "in_loose_run",
+    "log_words",
+    "ends_sentence",
+    "is_prose",
+    "few_words",
+    "time_ago",
+    "source_dash",
+    "is_heading",
+    "in_run",
+    "sim_run",
+    "dup_long",
+    "block_len",
+    "in_loose_run",
 )
 
 
@@ -352,7 +473,9 @@ class _Page:
         # a sentence end may sit before one final newline (a line read with its "\n")
         if not clean:
             tails = [t[:-1] if t.endswith("\n") else t for t in texts]
-            self.ends = np.array([t.rstrip(_SENT_CLOSERS)[-1:] in _SENT_END_CHARS for t in tails], dtype=np.float64)
+            self.ends = np.array(
+                [t.rstrip(_SENT_CLOSERS)[-1:] in _SENT_END_CHARS for t in tails], dtype=np.float64
+            )
             # no paragraph may hold the joining "\n"
             texts = [t.replace("\n", " ") for t in texts]
             joined = "\n".join(texts)
@@ -382,7 +505,11 @@ class _Page:
         self.word_para = np.repeat(np.arange(n), self.n_words.astype(np.int64))
         cp = _codepoints(spaced)
         gaps = np.flatnonzero(cp == 32)
-        self.word_len = np.diff(np.concatenate([[-1], gaps, [len(cp)]])).astype(np.float64) - 1 if written else np.zeros(0)
+        self.word_len = (
+            np.diff(np.concatenate([[-1], gaps, [len(cp)]])).astype(np.float64) - 1
+            if written
+            else np.zeros(0)
+        )
         self.word_ids, self.vocab_size = _factorize(words)
         # names: words that start with a letter, capitalised ones apart
         letter, upper = _letter_and_upper("".join(map(itemgetter(0), written)))
@@ -397,8 +524,9 @@ class _Page:
     def count(self, pattern: re.Pattern) -> np.ndarray:
         """Matches of ``pattern`` (which must not match "\\n") per paragraph, in one scan."""
         where = np.fromiter((m.start() for m in pattern.finditer(self.joined)), np.int64)
-        return np.bincount(np.searchsorted(self.starts, where, side="right") - 1,
-                           minlength=self.n).astype(np.float64)
+        return np.bincount(np.searchsorted(self.starts, where, side="right") - 1, minlength=self.n).astype(
+            np.float64
+        )
 
     def contains(self, *needles: str) -> np.ndarray:
         """Whether each paragraph holds any of ``needles`` (lower case), ignoring case as the
@@ -418,7 +546,9 @@ class _Page:
         out[np.searchsorted(self._folded_starts, np.asarray(where, dtype=np.int64), side="right") - 1] = True
         return out
 
-    def matches_short(self, pattern: re.Pattern, short: np.ndarray, needles: Sequence[str] = ()) -> np.ndarray:
+    def matches_short(
+        self, pattern: re.Pattern, short: np.ndarray, needles: Sequence[str] = ()
+    ) -> np.ndarray:
         """1.0 where a paragraph marked ``short`` contains ``pattern``; with ``needles`` (lower
         case, one of which every match holds, ignoring case) only the short paragraphs
         holding a needle are searched, found by ``str.find`` over those paragraphs alone."""
@@ -466,7 +596,9 @@ class _Page:
         """Each paragraph's first code point (0 for an empty one; computed once)."""
         if self._first is None:
             cp = self.codepoints()
-            self._first = np.where(self.n_chars > 0, cp[np.minimum(self.starts, max(len(cp) - 1, 0))] if len(cp) else 0, 0)
+            self._first = np.where(
+                self.n_chars > 0, cp[np.minimum(self.starts, max(len(cp) - 1, 0))] if len(cp) else 0, 0
+            )
         return self._first
 
     def last_chars(self) -> np.ndarray:
@@ -474,7 +606,9 @@ class _Page:
         if self._last is None:
             cp = self.codepoints()
             n_chars = self.n_chars.astype(np.int64)
-            self._last = np.where(n_chars > 0, cp[np.maximum(self.starts + n_chars - 1, 0)] if len(cp) else 0, 0)
+            self._last = np.where(
+                n_chars > 0, cp[np.maximum(self.starts + n_chars - 1, 0)] if len(cp) else 0, 0
+            )
         return self._last
 
     def char_counts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -666,8 +800,9 @@ def _exact_duplicates(norm: Sequence[str], ids: np.ndarray) -> np.ndarray:
 _MAX_OWNERS = 8
 
 
-def _contained_trigrams(word_ids: np.ndarray, word_para: np.ndarray, n_words: np.ndarray,
-                        vocab_size: int) -> np.ndarray:
+def _contained_trigrams(
+    word_ids: np.ndarray, word_para: np.ndarray, n_words: np.ndarray, vocab_size: int
+) -> np.ndarray:
     """Per paragraph: the highest share of its distinct word 3-grams (a paragraph of one or
     two words is one gram) found in one earlier paragraph. Each gram is looked up in the
     first ``_MAX_OWNERS`` paragraphs holding it, so the work is linear in the words."""
@@ -681,10 +816,10 @@ def _contained_trigrams(word_ids: np.ndarray, word_para: np.ndarray, n_words: np
     length = n_words[word_para]
     first = (pos <= length - 3) | ((length < 3) & (pos == 0))
     following = np.concatenate([word_ids, [pad, pad]])
-    second = np.where(pos + 1 < length, following[1:len(word_ids) + 1], pad)
-    third = np.where(pos + 2 < length, following[2:len(word_ids) + 2], pad)
+    second = np.where(pos + 1 < length, following[1 : len(word_ids) + 1], pad)
+    third = np.where(pos + 2 < length, following[2 : len(word_ids) + 2], pad)
     base = vocab_size + 1
-    if base ** 3 * n < 2 ** 62:  # (gram, paragraph) fits one int64 key as it is
+    if base**3 * n < 2**62:  # (gram, paragraph) fits one int64 key as it is
         gram = (word_ids[first] * base + second[first]) * base + third[first]
     else:  # number the grams first
         _, pair = np.unique(word_ids[first] * base + second[first], return_inverse=True)

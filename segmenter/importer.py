@@ -11,13 +11,14 @@ WCXB's gold body excludes the headline, which LABELS.md calls core-story, so the
 just before the first body line (headline, byline, dateline) get no label at all: they stay
 in the document as context, and training neither rewards nor punishes them.
 """
+
 from __future__ import annotations
 
 import argparse
 import re
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from .jsonl import read_jsonl
 from .labels import CORE, DUPLICATE, NOT_CORE
@@ -62,8 +63,9 @@ def coarse_paragraph_labels(text: str, line_labels: list[str], where: str) -> li
     return out
 
 
-def import_wcxb(path: str | Path, store: LabelStore, shard: str = "wcxb-dev",
-                skipped: list[str] | None = None) -> tuple[int, int]:
+def import_wcxb(
+    path: str | Path, store: LabelStore, shard: str = "wcxb-dev", skipped: list[str] | None = None
+) -> tuple[int, int]:
     """Import WCXB pages into ``store`` as shard ``shard`` (replacing it). Returns (docs, labels).
 
     A bad record raises naming its ``file:line`` and leaves the old shard as it was; with a
@@ -82,8 +84,11 @@ def import_wcxb(path: str | Path, store: LabelStore, shard: str = "wcxb-dev",
         docs.append(doc)
         records.extend(recs)
     if not docs:
-        raise LabelStoreError(f"{path}: no usable pages" + (f" ({len(skipped)} skipped)" if skipped else "")
-                              + f"; the shard {shard!r} was left as it was")
+        raise LabelStoreError(
+            f"{path}: no usable pages"
+            + (f" ({len(skipped)} skipped)" if skipped else "")
+            + f"; the shard {shard!r} was left as it was"
+        )
     store.write_shard(shard, docs, records, compress=True)
     return len(docs), len(records)
 
@@ -104,13 +109,31 @@ def _wcxb_page(where: str, rec: object, first_seen: dict[str, str]) -> tuple[Doc
     if str(rec["id"]) in first_seen:
         raise LabelStoreError(f"{where}: page id {rec['id']!r} already used at {first_seen[str(rec['id'])]}")
     url = rec.get("url")
-    doc = Document(f"wcxb-dev/{rec['id']}", text, sha256_text(text), WCXB_SOURCE,
-                   WCXB_LICENSE, url if isinstance(url, str) else None)
+    doc = Document(
+        f"wcxb-dev/{rec['id']}",
+        text,
+        sha256_text(text),
+        WCXB_SOURCE,
+        WCXB_LICENSE,
+        url if isinstance(url, str) else None,
+    )
     labels = coarse_paragraph_labels(text, rec["line_labels"], where)
     first_seen[str(rec["id"])] = where
-    records = [LabelRecord(doc.doc_id, doc.sha256, para.index, para.start, para.end,
-                           paragraph_hash(para.text), lab, WCXB_ANNOTATOR, IMPORT_TIME)
-               for para, lab in zip(segment(text), labels) if lab is not None]
+    records = [
+        LabelRecord(
+            doc.doc_id,
+            doc.sha256,
+            para.index,
+            para.start,
+            para.end,
+            paragraph_hash(para.text),
+            lab,
+            WCXB_ANNOTATOR,
+            IMPORT_TIME,
+        )
+        for para, lab in zip(segment(text), labels)
+        if lab is not None
+    ]
     return doc, records
 
 
@@ -125,15 +148,20 @@ def _progress(items: Iterable, desc: str) -> Iterable:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="python -m segmenter.importer",
-        description="Import an outside corpus into the label store (labels/).")
+        description="Import an outside corpus into the label store (labels/).",
+    )
     sub = ap.add_subparsers(dest="corpus", required=True)
     w = sub.add_parser("wcxb", help="WCXB article pages: JSONL(.gz) of {id, url, text, line_labels}")
     w.add_argument("path", help="e.g. ../shared/data/wcxb_dev_articles.jsonl.gz")
     w.add_argument("--labels", default="labels", help="label store folder (default: labels)")
     w.add_argument("--shard", default="wcxb-dev", help="file name stem inside the store")
-    w.add_argument("--on-error", choices=("stop", "skip"), default="stop",
-                   help="a bad record: stop and import nothing (default), or skip it and import "
-                        "the rest; every skipped record is reported with its FILE:LINE")
+    w.add_argument(
+        "--on-error",
+        choices=("stop", "skip"),
+        default="stop",
+        help="a bad record: stop and import nothing (default), or skip it and import "
+        "the rest; every skipped record is reported with its FILE:LINE",
+    )
     args = ap.parse_args(argv)
     skipped: list[str] | None = [] if args.on_error == "skip" else None
     try:
@@ -142,13 +170,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}; nothing was imported", file=sys.stderr)
         return 1
     except OSError as exc:
-        print(f"error: {exc.filename or args.labels}: {exc.strerror or exc}; nothing was imported",
-              file=sys.stderr)
+        print(
+            f"error: {exc.filename or args.labels}: {exc.strerror or exc}; nothing was imported",
+            file=sys.stderr,
+        )
         return 1
     for problem in skipped or ():
         print(f"skipped {problem}", file=sys.stderr)
-    print(f"imported {n_docs} documents, {n_labels} paragraph labels into {args.labels}"
-          + (f"; skipped {len(skipped)} bad records (listed above)" if skipped else ""))
+    print(
+        f"imported {n_docs} documents, {n_labels} paragraph labels into {args.labels}"
+        + (f"; skipped {len(skipped)} bad records (listed above)" if skipped else "")
+    )
     return 0
 
 

@@ -1,18 +1,20 @@
 """Reading JSONL input files (gzip when the name ends in ``.gz``), every error naming its
 ``file:line``: one reader for the importer, the evaluation command and the batch CLI."""
+
 from __future__ import annotations
 
 import gzip
 import json
 import sys
 import zlib
+from collections.abc import Iterator
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Iterator
 
 
-def read_jsonl(path: str | Path, error: type[Exception] = ValueError,
-               skipped: list[str] | None = None) -> Iterator[tuple[str, object]]:
+def read_jsonl(
+    path: str | Path, error: type[Exception] = ValueError, skipped: list[str] | None = None
+) -> Iterator[tuple[str, object]]:
     """Yield (``file:line``, parsed value) for each non-blank line. A line that is not UTF-8
     JSON raises ``error`` naming its line, or, given a ``skipped`` list, is reported there and
     skipped. A file that is missing, a folder or unreadable (a damaged gzip) raises ``error``.
@@ -42,8 +44,10 @@ def read_jsonl(path: str | Path, error: type[Exception] = ValueError,
     except FileNotFoundError:
         raise error(f"{path}: no such file") from None
     except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
-        raise error(f"{name}:{lineno + 1}: cannot be read ({type(exc).__name__}: "
-                    f"{getattr(exc, 'strerror', None) or exc})") from None
+        raise error(
+            f"{name}:{lineno + 1}: cannot be read ({type(exc).__name__}: "
+            f"{getattr(exc, 'strerror', None) or exc})"
+        ) from None
 
 
 def _bad(message: str, error: type[Exception], skipped: list[str] | None) -> None:

@@ -1,4 +1,5 @@
 """The label set (LABELS.md): five paragraph classes, plus ``not-core`` for coarse imported data."""
+
 from __future__ import annotations
 
 CORE = "core-story"

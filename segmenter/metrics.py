@@ -8,12 +8,13 @@ shortfall FN, and the three are divided by their sum so that every document weig
 same. Precision is averaged over the documents with a non-empty prediction, recall over
 those with a non-empty gold, and F1 is the harmonic mean of the two averages.
 """
+
 from __future__ import annotations
 
 import math
 import re
 from collections import Counter
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -31,7 +32,7 @@ def shingles(text: str, n: int = SHINGLE) -> Counter:
     toks = tokens(text)
     if not toks:
         return Counter()
-    return Counter(tuple(toks[i:i + n]) for i in range(max(1, len(toks) - n + 1)))
+    return Counter(tuple(toks[i : i + n]) for i in range(max(1, len(toks) - n + 1)))
 
 
 def shingle_match(gold: str, pred: str, n: int = SHINGLE) -> tuple[float, float, float]:
@@ -67,13 +68,19 @@ def standard_scores(tp_fp_fn: np.ndarray) -> dict:
     precision, has_pred, recall, has_gold = per_document(tp_fp_fn)
     p = float(precision[has_pred].mean()) if has_pred.any() else math.nan
     r = float(recall[has_gold].mean()) if has_gold.any() else math.nan
-    return {"precision": p, "recall": r, "f1": float(_f1(p, r)),
-            "documents": int(len(precision)), "documents_with_prediction": int(has_pred.sum()),
-            "documents_with_gold": int(has_gold.sum())}
+    return {
+        "precision": p,
+        "recall": r,
+        "f1": float(_f1(p, r)),
+        "documents": int(len(precision)),
+        "documents_with_prediction": int(has_pred.sum()),
+        "documents_with_gold": int(has_gold.sum()),
+    }
 
 
-def bootstrap_std(tp_fp_fn: np.ndarray, resamples: int = 1000, seed: int = 0,
-                  max_cells: int = 4_000_000) -> dict:
+def bootstrap_std(
+    tp_fp_fn: np.ndarray, resamples: int = 1000, seed: int = 0, max_cells: int = 4_000_000
+) -> dict:
     """Standard deviation (ddof=1) of precision, recall and F1 over ``resamples`` bootstrap
     resamples of the documents. Deterministic for a given ``seed``; vectorised: each block
     of resamples is a matrix of multinomial document counts, so a resample's averages are
@@ -105,8 +112,7 @@ def _nanstd(v: np.ndarray) -> float:
     return float(v.std(ddof=1)) if len(v) > 1 else math.nan
 
 
-def evaluate_texts(golds: Sequence[str], preds: Sequence[str], resamples: int = 1000,
-                   seed: int = 0) -> dict:
+def evaluate_texts(golds: Sequence[str], preds: Sequence[str], resamples: int = 1000, seed: int = 0) -> dict:
     """The standard metric with its bootstrap std for paired gold and predicted texts."""
     if len(golds) != len(preds):
         raise ValueError(f"{len(golds)} gold texts but {len(preds)} predictions")
@@ -133,8 +139,7 @@ def line_prf(gold: Iterable[bool], pred: Iterable[bool], weights: Iterable[float
     prec = tp / (tp + fp) if tp + fp else 0.0
     rec = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
-    return {"precision": prec, "recall": rec, "f1": f1, "tp": tp, "fp": fp, "fn": fn,
-            "support": tp + fn}
+    return {"precision": prec, "recall": rec, "f1": f1, "tp": tp, "fp": fp, "fn": fn, "support": tp + fn}
 
 
 def calibration(probability: Iterable[float], outcome: Iterable[bool], bins: int = 10) -> dict:
@@ -152,8 +157,16 @@ def calibration(probability: Iterable[float], outcome: Iterable[bool], bins: int
     count = np.bincount(which, minlength=bins)
     mean_p = np.bincount(which, weights=p, minlength=bins)
     positive = np.bincount(which, weights=y, minlength=bins)
-    table = [{"from": k / bins, "to": (k + 1) / bins, "lines": int(count[k]),
-              "mean_probability": float(mean_p[k] / count[k]), "observed": float(positive[k] / count[k])}
-             for k in range(bins) if count[k]]
+    table = [
+        {
+            "from": k / bins,
+            "to": (k + 1) / bins,
+            "lines": int(count[k]),
+            "mean_probability": float(mean_p[k] / count[k]),
+            "observed": float(positive[k] / count[k]),
+        }
+        for k in range(bins)
+        if count[k]
+    ]
     ece = float(np.abs(mean_p - positive).sum() / len(p))
     return {"lines": int(len(p)), "ece": ece, "brier": float(((p - y) ** 2).mean()), "bins": table}

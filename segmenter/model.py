@@ -13,9 +13,10 @@ saying which: each pass fits them by expectation-maximisation, spreading such a 
 those classes in proportion to what the model currently believes, then refitting. The
 refit reads each such row once, its shares as soft targets (:mod:`segmenter.softlr`).
 """
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -69,9 +70,15 @@ class PartialLabelLogisticRegression(ClassifierMixin, BaseEstimator):
     ``y`` holds codes from :func:`encode_labels` (unlabelled rows must be removed first).
     """
 
-    def __init__(self, C: float = 1.0, em_iterations: int = 2, min_share: float = 0.05,
-                 max_iter: int = 1000, tol: float = 1e-4,
-                 coarse_classes: tuple[str, ...] = COARSE_CLASSES):
+    def __init__(
+        self,
+        C: float = 1.0,
+        em_iterations: int = 2,
+        min_share: float = 0.05,
+        max_iter: int = 1000,
+        tol: float = 1e-4,
+        coarse_classes: tuple[str, ...] = COARSE_CLASSES,
+    ):
         self.C = C
         self.coarse_classes = coarse_classes
         self.em_iterations = em_iterations
@@ -79,9 +86,14 @@ class PartialLabelLogisticRegression(ClassifierMixin, BaseEstimator):
         self.max_iter = max_iter
         self.tol = tol
 
-    def fit(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None,
-            coarse_share: np.ndarray | None = None,
-            start: "PartialLabelLogisticRegression | None" = None):
+    def fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+        coarse_share: np.ndarray | None = None,
+        start: PartialLabelLogisticRegression | None = None,
+    ):
         """Fit; ``coarse_share`` (n_coarse x 4) may seed EM with an earlier model's split of
         the not-core rows over ``coarse_classes``; ``start``, a model fitted on the leading
         columns of ``X``, is where the solver starts (the optimum is the same, found sooner)."""
@@ -91,8 +103,9 @@ class PartialLabelLogisticRegression(ClassifierMixin, BaseEstimator):
         finally:
             del self._start  # a starting point, not part of the fitted model
 
-    def _fit(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None,
-             coarse_share: np.ndarray | None) -> "PartialLabelLogisticRegression":
+    def _fit(
+        self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None, coarse_share: np.ndarray | None
+    ) -> PartialLabelLogisticRegression:
         y = np.asarray(y)
         if (y < _COARSE).any():
             raise ValueError("unlabelled rows must be removed before fitting (see _fit_rows)")
@@ -142,19 +155,33 @@ class PartialLabelLogisticRegression(ClassifierMixin, BaseEstimator):
         same = self.lr_ is not None and np.array_equal(self.lr_.classes_, present)
         before = self.lr_ if same else None
         start = getattr(getattr(self, "_start", None), "lr_", None)
-        if before is None and len(present) >= 3 and start is not None and np.array_equal(start.classes_, present):
+        if (
+            before is None
+            and len(present) >= 3
+            and start is not None
+            and np.array_equal(start.classes_, present)
+        ):
             before = start
         coef = intercept = None
         if before is not None:  # its columns first, zeros for any the start did not have
             coef = np.zeros((before.coef_.shape[0], Z.shape[1]), dtype=before.coef_.dtype)
-            coef[:, :before.coef_.shape[1]] = before.coef_
+            coef[:, : before.coef_.shape[1]] = before.coef_
             intercept = before.intercept_.copy()
         # One BLAS thread: these matrices are narrow, and threads only contend (3x slower
         # here); parallelism belongs to the folds (train --jobs).
         with threadpool_limits(1):
             if len(present) >= 3:
-                self.lr_ = fit_soft_logistic(Z, targets[:, present], present, w, C=self.C, tol=self.tol,
-                                             max_iter=self.max_iter, coef=coef, intercept=intercept)
+                self.lr_ = fit_soft_logistic(
+                    Z,
+                    targets[:, present],
+                    present,
+                    w,
+                    C=self.C,
+                    tol=self.tol,
+                    max_iter=self.max_iter,
+                    coef=coef,
+                    intercept=intercept,
+                )
             else:  # two classes: scikit-learn's binary model, a row repeated for each class it may be
                 rows, cols = np.nonzero(targets[:, present])
                 self.lr_ = LogisticRegression(C=self.C, max_iter=self.max_iter, tol=self.tol, warm_start=True)
@@ -181,9 +208,16 @@ class PartialLabelLogisticRegression(ClassifierMixin, BaseEstimator):
         are bit-identical) without its per-call input checks, which cost more than the
         arithmetic on one page's rows; anything else goes through the checked path."""
         lr, scaler = self.lr_, self.scaler_
-        if (len(lr.classes_) < 3 or not isinstance(X, np.ndarray) or X.dtype not in (np.float32, np.float64)
-                or X.ndim != 2 or X.shape[1] != self.n_features_in_ or not scaler.with_mean
-                or not scaler.with_std or not np.isfinite(X).all()):
+        if (
+            len(lr.classes_) < 3
+            or not isinstance(X, np.ndarray)
+            or X.dtype not in (np.float32, np.float64)
+            or X.ndim != 2
+            or X.shape[1] != self.n_features_in_
+            or not scaler.with_mean
+            or not scaler.with_std
+            or not np.isfinite(X).all()
+        ):
             return self._proba_z(self.scaler_.transform(X))
         Z = X.copy()
         Z -= scaler.mean_.astype(Z.dtype)
@@ -197,7 +231,9 @@ class PartialLabelLogisticRegression(ClassifierMixin, BaseEstimator):
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
 
-def context_features(P: np.ndarray, windows: Sequence[int], starts: Sequence[int] | None = None) -> np.ndarray:
+def context_features(
+    P: np.ndarray, windows: Sequence[int], starts: Sequence[int] | None = None
+) -> np.ndarray:
     """Pass-one probabilities of a paragraph and their means over each window of paragraphs
     before and after it, plus the document's mean: what pass two reads.
 
@@ -232,8 +268,8 @@ def context_features(P: np.ndarray, windows: Sequence[int], starts: Sequence[int
         reach = max(reach, w)
         n_before = np.minimum(idx - first, w)
         n_after = np.minimum(end - 1 - idx, w)
-        out[:, k * (1 + 2 * j):k * (2 + 2 * j)] = (before + (w - n_before)[:, None] * page_mean) / w
-        out[:, k * (2 + 2 * j):k * (3 + 2 * j)] = (after + (w - n_after)[:, None] * page_mean) / w
+        out[:, k * (1 + 2 * j) : k * (2 + 2 * j)] = (before + (w - n_before)[:, None] * page_mean) / w
+        out[:, k * (2 + 2 * j) : k * (3 + 2 * j)] = (after + (w - n_after)[:, None] * page_mean) / w
     out[:, -k:] = page_mean
     return out
 
@@ -250,9 +286,17 @@ class ContextClassifier(ClassifierMixin, BaseEstimator):
     n_jobs = None
     core_threshold = None
 
-    def __init__(self, C: float = 1.0, context_C: float = 1.0, windows: tuple[int, ...] = (1, 2, 4, 8),
-                 inner_folds: int = 3, em_iterations: int = 2, random_state: int = 0,
-                 n_jobs: int | None = None, core_threshold: float | None = None):
+    def __init__(
+        self,
+        C: float = 1.0,
+        context_C: float = 1.0,
+        windows: tuple[int, ...] = (1, 2, 4, 8),
+        inner_folds: int = 3,
+        em_iterations: int = 2,
+        random_state: int = 0,
+        n_jobs: int | None = None,
+        core_threshold: float | None = None,
+    ):
         self.C = C
         self.context_C = context_C
         self.windows = windows
@@ -262,17 +306,24 @@ class ContextClassifier(ClassifierMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.core_threshold = core_threshold
 
-    def fit(self, X: Sequence[np.ndarray], y: Sequence[Sequence[str | None]],
-            sample_weight: Sequence[np.ndarray] | None = None,
-            groups: Sequence[object] | None = None) -> "ContextClassifier":
+    def fit(
+        self,
+        X: Sequence[np.ndarray],
+        y: Sequence[Sequence[str | None]],
+        sample_weight: Sequence[np.ndarray] | None = None,
+        groups: Sequence[object] | None = None,
+    ) -> ContextClassifier:
         """Fit both passes. ``groups`` (one per document) keeps documents of one group (e.g.
         a page and its perturbed copies) in the same inner fold."""
         X = list(X)
         codes = [encode_labels(labels) for labels in y]
         if len(codes) != len(X) or any(len(c) != len(x) for c, x in zip(codes, X)):
             raise ValueError("X and y must hold one label per paragraph of each document")
-        weights = ([np.ones(len(x)) for x in X] if sample_weight is None
-                   else [np.asarray(w, dtype=np.float64) for w in sample_weight])
+        weights = (
+            [np.ones(len(x)) for x in X]
+            if sample_weight is None
+            else [np.asarray(w, dtype=np.float64) for w in sample_weight]
+        )
         self.classes_ = np.asarray(CLASSES, dtype=object)
         first = PartialLabelLogisticRegression(C=self.C, em_iterations=self.em_iterations)
         # out-of-fold pass-one probabilities for every document
@@ -280,15 +331,22 @@ class ContextClassifier(ClassifierMixin, BaseEstimator):
         names = [str(g) for g in (range(len(X)) if groups is None else groups)]
         _, group_ids = np.unique(np.asarray(names, dtype=str), return_inverse=True)
         n_groups = int(group_ids.max()) + 1 if len(X) else 0
-        fold_of_group = rng.permutation(n_groups) % max(2, self.inner_folds) if n_groups > 1 else np.zeros(n_groups, int)
+        fold_of_group = (
+            rng.permutation(n_groups) % max(2, self.inner_folds) if n_groups > 1 else np.zeros(n_groups, int)
+        )
         fold_of = fold_of_group[group_ids] if len(X) else np.zeros(0, int)
         oof: list[np.ndarray | None] = [None] * len(X)
         folds = [[i for i in range(len(X)) if fold_of[i] != k] for k in np.unique(fold_of)]
         trains = [train for train in folds if train]
 
         def fit_first(rows: Sequence[int], start: PartialLabelLogisticRegression | None = None):
-            return _fit_rows(clone(first), [X[i] for i in rows], [codes[i] for i in rows],
-                             [weights[i] for i in rows], start=start)
+            return _fit_rows(
+                clone(first),
+                [X[i] for i in rows],
+                [codes[i] for i in rows],
+                [weights[i] for i in rows],
+                start=start,
+            )
 
         # The inner folds are independent fits: run them side by side (threads: the solver's
         # work is in numpy and Cython that release the GIL). The final first pass, on every
@@ -298,7 +356,10 @@ class ContextClassifier(ClassifierMixin, BaseEstimator):
             run = Parallel(n_jobs=self.n_jobs, prefer="threads")
             fitted = run(delayed(fit_first)(rows) for rows in trains[:-1])
             start = fitted[0] if fitted else None
-            tail = run([delayed(fit_first)(range(len(X)), start)] + [delayed(fit_first)(rows) for rows in trains[-1:]])
+            tail = run(
+                [delayed(fit_first)(range(len(X)), start)]
+                + [delayed(fit_first)(rows) for rows in trains[-1:]]
+            )
         self.first_ = tail[0]
         fitted += tail[1:]
         if self.first_ is None:
@@ -314,7 +375,12 @@ class ContextClassifier(ClassifierMixin, BaseEstimator):
         second_X = [_second_input(x, p, self.windows) for x, p in zip(X, oof)]
         self.second_ = _fit_rows(
             PartialLabelLogisticRegression(C=self.context_C, em_iterations=1),
-            second_X, codes, weights, coarse_share=self.first_.coarse_share_, start=self.first_)
+            second_X,
+            codes,
+            weights,
+            coarse_share=self.first_.coarse_share_,
+            start=self.first_,
+        )
         self.n_features_in_ = X[0].shape[1] if X else 0
         return self
 
@@ -337,30 +403,41 @@ class ContextClassifier(ClassifierMixin, BaseEstimator):
         where it is the most probable class), else the most probable other class."""
         from .api import core_mask, paragraph_labels
 
-        return [np.asarray(paragraph_labels(p, core_mask(p, self.core_threshold)), dtype=object)
-                for p in self.predict_proba(X)]
+        return [
+            np.asarray(paragraph_labels(p, core_mask(p, self.core_threshold)), dtype=object)
+            for p in self.predict_proba(X)
+        ]
 
 
-def _second_input(x: np.ndarray, p1: np.ndarray, windows: Sequence[int],
-                  starts: Sequence[int] | None = None) -> np.ndarray:
+def _second_input(
+    x: np.ndarray, p1: np.ndarray, windows: Sequence[int], starts: Sequence[int] | None = None
+) -> np.ndarray:
     """What pass two reads for one document (or a batch, ``starts`` as for
     ``context_features``): its features and the context of pass one's probabilities, in
     float32 like the features (half the solver's memory traffic)."""
     n_ctx = p1.shape[1] * (2 + 2 * len(windows))
-    out = np.empty((len(x), x.shape[1] + n_ctx + len(STORY_RUN_FEATURES)),
-                   dtype=np.result_type(x.dtype, np.float32))
-    out[:, :x.shape[1]] = x
-    out[:, x.shape[1]:x.shape[1] + n_ctx] = context_features(p1, windows, starts)
+    out = np.empty(
+        (len(x), x.shape[1] + n_ctx + len(STORY_RUN_FEATURES)), dtype=np.result_type(x.dtype, np.float32)
+    )
+    out[:, : x.shape[1]] = x
+    out[:, x.shape[1] : x.shape[1] + n_ctx] = context_features(p1, windows, starts)
     words = np.expm1(x[:, _LOG_WORDS])
-    out[:, x.shape[1] + n_ctx:] = story_run_features(p1[:, _CLASS_INDEX["core-story"]], words, starts)
+    out[:, x.shape[1] + n_ctx :] = story_run_features(p1[:, _CLASS_INDEX["core-story"]], words, starts)
     return out
 
 
-STORY_RUN_FEATURES = ("in_story_run", "before_story_run", "after_story_run", "valley_to_story_run",
-                      "story_run_share")
+STORY_RUN_FEATURES = (
+    "in_story_run",
+    "before_story_run",
+    "after_story_run",
+    "valley_to_story_run",
+    "story_run_share",
+)
 
 
-def story_run_features(core: np.ndarray, words: np.ndarray, starts: Sequence[int] | None = None) -> np.ndarray:
+def story_run_features(
+    core: np.ndarray, words: np.ndarray, starts: Sequence[int] | None = None
+) -> np.ndarray:
     """Each paragraph's relation to its page's story run: the contiguous run of paragraphs
     that pass one most believes is the story (the run maximising the sum of
     (p(core) - 0.5) x a weight growing with words, as a maximum-subarray search).
@@ -388,14 +465,14 @@ def story_run_features(core: np.ndarray, words: np.ndarray, starts: Sequence[int
         # running minimum of p(core) walking away from the run, excluding the paragraph itself
         valley = np.ones(b - a)
         if lo > 1:
-            before = np.minimum.accumulate(p[lo - 1:0:-1])  # p[lo-1], min(p[lo-1], p[lo-2]), ...
-            valley[lo - 2::-1] = before  # paragraph lo-2 sees p[lo-1]; lo-3 sees min(p[lo-1], p[lo-2])
+            before = np.minimum.accumulate(p[lo - 1 : 0 : -1])  # p[lo-1], min(p[lo-1], p[lo-2]), ...
+            valley[lo - 2 :: -1] = before  # paragraph lo-2 sees p[lo-1]; lo-3 sees min(p[lo-1], p[lo-2])
         if hi < b - a - 2:
-            after = np.minimum.accumulate(p[hi + 1:b - a - 1])
-            valley[hi + 2:] = after
+            after = np.minimum.accumulate(p[hi + 1 : b - a - 1])
+            valley[hi + 2 :] = after
         out[a:b, 3] = valley
         w = weight[a:b]
-        out[a:b, 4] = w[lo:hi + 1].sum() / max(w.sum(), 1e-12)
+        out[a:b, 4] = w[lo : hi + 1].sum() / max(w.sum(), 1e-12)
     return out
 
 
@@ -406,15 +483,19 @@ def _max_subarray(score: np.ndarray) -> tuple[int, int]:
     prefix = np.concatenate([[0.0], np.cumsum(score)])
     lowest = np.minimum.accumulate(prefix[:-1])
     hi = int(np.argmax(prefix[1:] - lowest))
-    head = prefix[:hi + 1]
+    head = prefix[: hi + 1]
     lo = hi - int(np.argmin(head[::-1]))  # the last lowest prefix: the shortest such run
     return lo, hi
 
 
-def _fit_rows(model: PartialLabelLogisticRegression, X: Sequence[np.ndarray],
-              codes: Sequence[np.ndarray], weights: Sequence[np.ndarray],
-              coarse_share: np.ndarray | None = None,
-              start: PartialLabelLogisticRegression | None = None):
+def _fit_rows(
+    model: PartialLabelLogisticRegression,
+    X: Sequence[np.ndarray],
+    codes: Sequence[np.ndarray],
+    weights: Sequence[np.ndarray],
+    coarse_share: np.ndarray | None = None,
+    start: PartialLabelLogisticRegression | None = None,
+):
     """Fit on the labelled rows of the given documents; None when they hold under two classes."""
     mask = [c != _UNLABELLED for c in codes]
     present = set(np.unique(np.concatenate(codes))) - {_UNLABELLED} if codes else set()
@@ -428,14 +509,17 @@ def _fit_rows(model: PartialLabelLogisticRegression, X: Sequence[np.ndarray],
 
 def build_pipeline(random_state: int = 0) -> Pipeline:
     """The untrained model: features, then the two-pass linear classifier."""
-    return Pipeline([
-        ("features", ParagraphFeatures()),
-        ("classifier", ContextClassifier(random_state=random_state)),
-    ])
+    return Pipeline(
+        [
+            ("features", ParagraphFeatures()),
+            ("classifier", ContextClassifier(random_state=random_state)),
+        ]
+    )
 
 
-def paragraph_weights(texts: Sequence[str], labels: Sequence[str | None], *,
-                      word_cap: int = 40, fine_doc_weight: float = 1.0) -> np.ndarray:
+def paragraph_weights(
+    texts: Sequence[str], labels: Sequence[str | None], *, word_cap: int = 40, fine_doc_weight: float = 1.0
+) -> np.ndarray:
     """Training weight per paragraph: grows with its words up to ``word_cap`` (so the loss
     follows the word-level metric, not the count of "Share" lines), times
     ``fine_doc_weight`` for documents labelled with the five classes only (no ``not-core``):

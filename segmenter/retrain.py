@@ -1,6 +1,7 @@
 """Retraining from the labelling app: ``python -m segmenter.train`` as a background
 :class:`RetrainJob` writing a candidate model, the candidate's held-out metrics as tables,
 and its promotion to the model the app loads."""
+
 from __future__ import annotations
 
 import io
@@ -8,8 +9,9 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .appconfig import PROJECT_ROOT
 
@@ -25,8 +27,15 @@ class RetrainJob:
     subprocess, its output captured to ``candidate.log``; poll it, read its metrics, and
     promote the candidate only when asked."""
 
-    def __init__(self, labels: Path, models: Path, *, cwd: Path = PROJECT_ROOT,
-                 extra_args: Sequence[str] = (), module: str = "segmenter.train") -> None:
+    def __init__(
+        self,
+        labels: Path,
+        models: Path,
+        *,
+        cwd: Path = PROJECT_ROOT,
+        extra_args: Sequence[str] = (),
+        module: str = "segmenter.train",
+    ) -> None:
         self.labels, self.models, self.cwd = Path(labels), Path(models), Path(cwd)
         self.extra_args, self.module = list(extra_args), module
         self.proc: subprocess.Popen | None = None
@@ -44,8 +53,16 @@ class RetrainJob:
 
     def command(self) -> list[str]:
         """The command run: the same code as ``python -m segmenter.train``."""
-        return [sys.executable, "-m", self.module, "--labels", str(self.labels),
-                "--out", str(self.candidate), *self.extra_args]
+        return [
+            sys.executable,
+            "-m",
+            self.module,
+            "--labels",
+            str(self.labels),
+            "--out",
+            str(self.candidate),
+            *self.extra_args,
+        ]
 
     def start(self) -> None:
         """Start training in the background (refused while a run is going)."""
@@ -59,8 +76,14 @@ class RetrainJob:
         env["PYTHONPATH"] = os.pathsep.join([str(self.cwd), *filter(None, [env.get("PYTHONPATH")])])
         env["PYTHONUNBUFFERED"] = "1"
         self._log_fh = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(self.command(), cwd=self.cwd, env=env, stdin=subprocess.DEVNULL,
-                                     stdout=self._log_fh, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            self.command(),
+            cwd=self.cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log_fh,
+            stderr=subprocess.STDOUT,
+        )
 
     def status(self) -> str:
         """``idle``, ``running``, ``succeeded`` or ``failed``."""
@@ -155,7 +178,7 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def metrics_frames(meta: Mapping[str, Any]) -> tuple["pd.DataFrame | None", "pd.DataFrame | None"]:
+def metrics_frames(meta: Mapping[str, Any]) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
     """Held-out per-class metrics (one row per class) and the confusion matrix in long form
     (gold, predicted, count) from a model's metadata; None where the run recorded none."""
     import pandas as pd
@@ -165,9 +188,13 @@ def metrics_frames(meta: Mapping[str, Any]) -> tuple["pd.DataFrame | None", "pd.
         return None, None
     per_class = pd.DataFrame([{"class": c, **m} for c, m in fine["per_class"].items()])
     labels = fine["confusion"]["labels"]
-    conf = pd.DataFrame([{"gold": g, "predicted": p, "count": int(v)}
-                         for g, row in zip(labels, fine["confusion"]["matrix"])
-                         for p, v in zip(labels, row)])
+    conf = pd.DataFrame(
+        [
+            {"gold": g, "predicted": p, "count": int(v)}
+            for g, row in zip(labels, fine["confusion"]["matrix"])
+            for p, v in zip(labels, row)
+        ]
+    )
     return per_class, conf
 
 

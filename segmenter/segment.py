@@ -1,4 +1,5 @@
 """Split scraped text into paragraphs: non-blank lines, with offsets into the original."""
+
 from __future__ import annotations
 
 from typing import NamedTuple

@@ -9,6 +9,7 @@ mean cross-entropy plus ``||W||² / (2 C Σw)``, intercepts unpenalised, L-BFGS-
 options), so the optimum is the one ``LogisticRegression`` reaches on the repeated rows,
 to the solver's tolerance; the fitted model is an ordinary ``LogisticRegression``.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -19,9 +20,18 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
 
-def fit_soft_logistic(X: np.ndarray, targets: np.ndarray, classes: np.ndarray, sample_weight: np.ndarray,
-                      *, C: float = 1.0, tol: float = 1e-4, max_iter: int = 1000,
-                      coef: np.ndarray | None = None, intercept: np.ndarray | None = None) -> LogisticRegression:
+def fit_soft_logistic(
+    X: np.ndarray,
+    targets: np.ndarray,
+    classes: np.ndarray,
+    sample_weight: np.ndarray,
+    *,
+    C: float = 1.0,
+    tol: float = 1e-4,
+    max_iter: int = 1000,
+    coef: np.ndarray | None = None,
+    intercept: np.ndarray | None = None,
+) -> LogisticRegression:
     """Fit a multinomial ``LogisticRegression`` (three or more ``classes``) where row i belongs
     to class j with share ``targets[i, j]`` (each row's shares sum to 1; a row of weight 0 may
     have none); ``coef``/``intercept`` are where the solver starts (zeros if None), as
@@ -69,11 +79,19 @@ def fit_soft_logistic(X: np.ndarray, targets: np.ndarray, classes: np.ndarray, s
         theta[:, :d] = coef
     if intercept is not None:
         theta[:, d] = intercept
-    res = minimize(loss_grad, theta.ravel(), method="L-BFGS-B", jac=True,
-                   options={"maxiter": max_iter, "maxls": 50, "gtol": tol, "ftol": 64 * np.finfo(float).eps})
+    res = minimize(
+        loss_grad,
+        theta.ravel(),
+        method="L-BFGS-B",
+        jac=True,
+        options={"maxiter": max_iter, "maxls": 50, "gtol": tol, "ftol": 64 * np.finfo(float).eps},
+    )
     if not res.success:
-        warnings.warn(f"soft-target logistic regression did not converge: {res.message}", ConvergenceWarning,
-                      stacklevel=2)
+        warnings.warn(
+            f"soft-target logistic regression did not converge: {res.message}",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
     both = res.x.reshape(k, d + 1)
     lr = LogisticRegression(C=C, tol=tol, max_iter=max_iter, warm_start=True)
     lr.classes_ = np.asarray(classes)

@@ -2,13 +2,14 @@
 JSONL file of ``{"id", "text"}`` lines, pasted text and uploads. Paths are confined to the
 allowed folders (through symlinks and ``..``), sizes are capped, and bytes that are not UTF-8
 are decoded with a notice saying so."""
+
 from __future__ import annotations
 
 import codecs
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from .segment import segment
 from .store import Document, sha256_text
@@ -43,8 +44,10 @@ def confine(path: str | os.PathLike[str], roots: Sequence[Path], base: Path | No
         if resolved.is_relative_to(Path(root).resolve()):
             return resolved
     allowed = ", ".join(str(r) for r in roots)
-    raise PathRefused(f"{path} is outside the folders this app may read ({allowed}); "
-                      "start the app with `streamlit run annotate_app.py -- --allow DIR` to add one")
+    raise PathRefused(
+        f"{path} is outside the folders this app may read ({allowed}); "
+        "start the app with `streamlit run annotate_app.py -- --allow DIR` to add one"
+    )
 
 
 def decode_bytes(data: bytes, name: str = "upload") -> tuple[str, str | None]:
@@ -65,16 +68,20 @@ def decode_bytes(data: bytes, name: str = "upload") -> tuple[str, str | None]:
             text = data.decode(enc)
         except UnicodeDecodeError:
             continue
-        return text, (f"{name} is not valid UTF-8 (byte 0x{data[bad]:02x} at offset {bad}); "
-                      f"decoded as {enc}: check accented letters and quotes before labelling")
+        return text, (
+            f"{name} is not valid UTF-8 (byte 0x{data[bad]:02x} at offset {bad}); "
+            f"decoded as {enc}: check accented letters and quotes before labelling"
+        )
     raise AssertionError("latin-1 decodes any bytes")  # pragma: no cover
 
 
 def check_size(n_bytes: int, name: str, limit: int = MAX_UPLOAD_BYTES) -> None:
     """UploadTooLarge when ``n_bytes`` exceeds ``limit``."""
     if n_bytes > limit:
-        raise UploadTooLarge(f"{name} is {n_bytes / 2**20:.1f} MiB; the limit is {limit / 2**20:.1f} MiB "
-                             "per document: split it, or load it as a folder of .txt files")
+        raise UploadTooLarge(
+            f"{name} is {n_bytes / 2**20:.1f} MiB; the limit is {limit / 2**20:.1f} MiB "
+            "per document: split it, or load it as a folder of .txt files"
+        )
 
 
 def pasted_document(text: str, limit: int = MAX_UPLOAD_BYTES) -> Document:
@@ -110,8 +117,9 @@ def _file_document(file: Path, project: Path, store_root: Path) -> tuple[Documen
     return Document(_doc_id_for(file, project), text, digest, source="file", path=path), notice
 
 
-def load_folder(path: str | os.PathLike[str], roots: Sequence[Path], project: Path,
-                store_root: Path) -> tuple[list[Document], list[str]]:
+def load_folder(
+    path: str | os.PathLike[str], roots: Sequence[Path], project: Path, store_root: Path
+) -> tuple[list[Document], list[str]]:
     """The ``.txt`` files of a folder inside ``roots`` as documents, and warnings (files
     linking outside the allowed folders are skipped)."""
     folder = confine(path, roots, project)
@@ -139,8 +147,9 @@ def load_folder(path: str | os.PathLike[str], roots: Sequence[Path], project: Pa
     return docs, notes
 
 
-def load_jsonl(path: str | os.PathLike[str], roots: Sequence[Path], project: Path
-               ) -> tuple[list[Document], list[str]]:
+def load_jsonl(
+    path: str | os.PathLike[str], roots: Sequence[Path], project: Path
+) -> tuple[list[Document], list[str]]:
     """Documents from a JSONL file of ``{"id", "text"}`` lines inside ``roots``, and warnings
     naming the lines skipped."""
     file = confine(path, roots, project)
@@ -159,8 +168,11 @@ def load_jsonl(path: str | os.PathLike[str], roots: Sequence[Path], project: Pat
         except json.JSONDecodeError as exc:
             notes.append(f"{where}: skipped, not valid JSON ({exc.msg})")
             continue
-        if not isinstance(obj, dict) or not isinstance(obj.get("id"), (str, int)) \
-                or not isinstance(obj.get("text"), str):
+        if (
+            not isinstance(obj, dict)
+            or not isinstance(obj.get("id"), (str, int))
+            or not isinstance(obj.get("text"), str)
+        ):
             notes.append(f"{where}: skipped, needs a string 'id' and a string 'text'")
             continue
         doc_id = str(obj["id"])

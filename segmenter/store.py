@@ -17,6 +17,7 @@ Such a crash can leave a torn (unterminated, unparseable) last line: readers tha
 ``torn`` list skip it and report it there, and the next append moves the fragment to
 ``<file>.torn`` before writing, so it never glues itself to a good record.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -27,10 +28,10 @@ import os
 import tempfile
 import zlib
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 from filelock import FileLock
 
@@ -113,13 +114,21 @@ def _check_label(label: object, where: str) -> str:
     if label not in ALLOWED_LABELS:
         raise LabelStoreError(
             f"{where}: unknown label {label!r}; allowed: {', '.join(ALLOWED_LABELS)} "
-            "(use one of these, or remove the record)")
+            "(use one of these, or remove the record)"
+        )
     return label  # type: ignore[return-value]
 
 
 _RECORD_FIELDS = {
-    "doc_id": str, "doc_sha256": str, "index": int, "start": int, "end": int,
-    "text_sha256": str, "label": str, "annotator": str, "time": str,
+    "doc_id": str,
+    "doc_sha256": str,
+    "index": int,
+    "start": int,
+    "end": int,
+    "text_sha256": str,
+    "label": str,
+    "annotator": str,
+    "time": str,
 }
 
 
@@ -137,8 +146,11 @@ def _parse_label(obj: object, where: str) -> LabelRecord:
     _check_label(obj["label"], where)
     if not isinstance(obj.get("retracted", False), bool):
         raise LabelStoreError(f"{where}: field 'retracted' should be true or false {_FIX_LINE}")
-    return LabelRecord(**{k: obj[k] for k in _RECORD_FIELDS}, adjudicated=bool(obj.get("adjudicated", False)),
-                       retracted=obj.get("retracted", False))
+    return LabelRecord(
+        **{k: obj[k] for k in _RECORD_FIELDS},
+        adjudicated=bool(obj.get("adjudicated", False)),
+        retracted=obj.get("retracted", False),
+    )
 
 
 def _open_bytes(path: Path) -> io.BufferedIOBase:
@@ -165,27 +177,42 @@ def _iter_json_lines(path: Path, torn: list[Problem] | None = None) -> Iterator[
                     line = raw.decode("utf-8")
                 except UnicodeDecodeError as exc:
                     if torn is not None and unterminated:
-                        torn.append(Problem(where, f"torn last line skipped ({len(raw)} bytes, not valid "
-                                                   "UTF-8); an interrupted write?"))
+                        torn.append(
+                            Problem(
+                                where,
+                                f"torn last line skipped ({len(raw)} bytes, not valid "
+                                "UTF-8); an interrupted write?",
+                            )
+                        )
                         return
-                    raise LabelStoreError(f"{where}: not valid UTF-8 (byte {exc.start + 1} of the line); "
-                                          "the store is UTF-8 JSONL: fix or remove that line") from None
+                    raise LabelStoreError(
+                        f"{where}: not valid UTF-8 (byte {exc.start + 1} of the line); "
+                        "the store is UTF-8 JSONL: fix or remove that line"
+                    ) from None
                 if not line.strip():
                     continue
                 try:
                     obj = json.loads(line)
                 except json.JSONDecodeError as exc:
                     if torn is not None and unterminated:
-                        torn.append(Problem(where, f"torn last line skipped ({len(line)} characters, "
-                                                   f"not valid JSON: {exc.msg}); an interrupted write?"))
+                        torn.append(
+                            Problem(
+                                where,
+                                f"torn last line skipped ({len(line)} characters, "
+                                f"not valid JSON: {exc.msg}); an interrupted write?",
+                            )
+                        )
                         return
-                    raise LabelStoreError(f"{where}: not valid JSON ({exc.msg}); the store holds one "
-                                          "JSON record per line: fix or remove that line") from None
+                    raise LabelStoreError(
+                        f"{where}: not valid JSON ({exc.msg}); the store holds one "
+                        "JSON record per line: fix or remove that line"
+                    ) from None
                 yield where, obj
     except (OSError, EOFError, zlib.error) as exc:
         after = f" after line {lineno}" if lineno else ""
-        raise LabelStoreError(f"{path}: cannot be read{after} ({type(exc).__name__}: {exc}); "
-                              "restore the file from a copy") from None
+        raise LabelStoreError(
+            f"{path}: cannot be read{after} ({type(exc).__name__}: {exc}); restore the file from a copy"
+        ) from None
 
 
 def _repair_torn_tail(path: Path) -> None:
@@ -244,11 +271,13 @@ class LabelStore:
     def _files(self, suffix: str) -> list[Path]:
         if not self.root.is_dir():
             return []
-        return sorted(p for p in self.root.iterdir()
-                      if p.name.endswith(suffix) or p.name.endswith(suffix + ".gz"))
+        return sorted(
+            p for p in self.root.iterdir() if p.name.endswith(suffix) or p.name.endswith(suffix + ".gz")
+        )
 
-    def _append_lines(self, path: Path, lines: Iterable[str],
-                      check: Callable[[], bool] | None = None) -> None:
+    def _append_lines(
+        self, path: Path, lines: Iterable[str], check: Callable[[], bool] | None = None
+    ) -> None:
         """Append JSON lines under a lock: one ``write`` per record, then ``fsync``. ``check``
         runs under the lock first; when it returns False nothing is written."""
         self.root.mkdir(parents=True, exist_ok=True)
@@ -264,16 +293,24 @@ class LabelStore:
             finally:
                 os.close(fd)
 
-    def write_shard(self, shard: str, documents: Iterable[Document],
-                    records: Iterable[LabelRecord], *, compress: bool = False) -> None:
+    def write_shard(
+        self,
+        shard: str,
+        documents: Iterable[Document],
+        records: Iterable[LabelRecord],
+        *,
+        compress: bool = False,
+    ) -> None:
         """Replace ``shard``'s document and label files atomically (importers): written to a
         temporary file, then renamed, so a crash leaves the old files whole."""
         self.root.mkdir(parents=True, exist_ok=True)
         records = list(records)
         for r in records:
             _check_label(r.label, f"record for {r.doc_id}#{r.index}")
-        for suffix, lines in ((DOCS_SUFFIX, (_doc_json(d) for d in documents)),
-                              (LABELS_SUFFIX, (r.to_json() for r in records))):
+        for suffix, lines in (
+            (DOCS_SUFFIX, (_doc_json(d) for d in documents)),
+            (LABELS_SUFFIX, (r.to_json() for r in records)),
+        ):
             target = self.root / (f"{shard}{suffix}" + (".gz" if compress else ""))
             fd, tmp = tempfile.mkstemp(dir=self.root, prefix=f".{shard}", suffix=".tmp")
             try:
@@ -309,7 +346,8 @@ class LabelStore:
                     raise LabelStoreError(
                         f"{where}: document {doc.doc_id!r} registered twice with different text "
                         f"(first at {first[doc.doc_id]}); remove one of the two records, or give "
-                        "the other text its own doc_id (its labels then need that id too)")
+                        "the other text its own doc_id (its labels then need that id too)"
+                    )
                 docs[doc.doc_id] = doc
                 first.setdefault(doc.doc_id, where)
         return docs
@@ -329,19 +367,35 @@ class LabelStore:
             except OSError as exc:
                 raise LabelStoreError(f"{where}: cannot read document file {file}: {exc.strerror}") from None
             except UnicodeDecodeError as exc:
-                raise LabelStoreError(f"{where}: document file {file} is not valid UTF-8 "
-                                      f"(byte {exc.start})") from None
+                raise LabelStoreError(
+                    f"{where}: document file {file} is not valid UTF-8 (byte {exc.start})"
+                ) from None
         else:
             raise LabelStoreError(f"{where}: a document record needs 'text' or 'path'")
         digest = sha256_text(text)
         if obj.get("sha256", digest) != digest:
             raise LabelStoreError(f"{where}: text of {obj['doc_id']!r} does not match its sha256")
-        return Document(obj["doc_id"], text, digest, obj.get("source"), obj.get("license"),
-                        obj.get("url"), obj.get("path"))
+        return Document(
+            obj["doc_id"],
+            text,
+            digest,
+            obj.get("source"),
+            obj.get("license"),
+            obj.get("url"),
+            obj.get("path"),
+        )
 
-    def add_document(self, doc_id: str, text: str, *, path: str | None = None,
-                     source: str | None = None, license: str | None = None,
-                     url: str | None = None, shard: str = DEFAULT_SHARD) -> Document:
+    def add_document(
+        self,
+        doc_id: str,
+        text: str,
+        *,
+        path: str | None = None,
+        source: str | None = None,
+        license: str | None = None,
+        url: str | None = None,
+        shard: str = DEFAULT_SHARD,
+    ) -> Document:
         """Register a document (idempotent). With ``path`` the record points at that file
         (relative to the store folder) instead of holding the text."""
         if not isinstance(text, str):
@@ -367,16 +421,35 @@ class LabelStore:
             _check_label(r.label, f"record for {r.doc_id}#{r.index}")
         self._append_lines(self.root / f"{shard}{LABELS_SUFFIX}", (r.to_json() for r in records))
 
-    def label(self, doc: Document, paragraph: Paragraph, label: str, annotator: str, *,
-              adjudicated: bool = False, retracted: bool = False, shard: str = DEFAULT_SHARD,
-              time: str | None = None) -> LabelRecord:
+    def label(
+        self,
+        doc: Document,
+        paragraph: Paragraph,
+        label: str,
+        annotator: str,
+        *,
+        adjudicated: bool = False,
+        retracted: bool = False,
+        shard: str = DEFAULT_SHARD,
+        time: str | None = None,
+    ) -> LabelRecord:
         """Record one decision about one paragraph and return the stored record
         (``retracted=True``: withdraw this annotator's decision, ``label`` naming the one withdrawn)."""
         if not annotator:
             raise ValueError("annotator must be a non-empty name")
-        rec = LabelRecord(doc.doc_id, doc.sha256, paragraph.index, paragraph.start, paragraph.end,
-                          paragraph_hash(paragraph.text), label, annotator, time or utc_now(),
-                          adjudicated, retracted)
+        rec = LabelRecord(
+            doc.doc_id,
+            doc.sha256,
+            paragraph.index,
+            paragraph.start,
+            paragraph.end,
+            paragraph_hash(paragraph.text),
+            label,
+            annotator,
+            time or utc_now(),
+            adjudicated,
+            retracted,
+        )
         self.append([rec], shard=shard)
         return rec
 
@@ -404,8 +477,9 @@ class LabelStore:
         return resolved, (torn or []) + problems
 
 
-def resolve_records(docs: dict[str, Document], records: Iterable[LabelRecord]
-                    ) -> tuple[dict[str, dict[int, str]], list[Problem]]:
+def resolve_records(
+    docs: dict[str, Document], records: Iterable[LabelRecord]
+) -> tuple[dict[str, dict[int, str]], list[Problem]]:
     """:meth:`LabelStore.resolve` over documents and records already read (in file order)."""
     paragraphs: dict[str, dict[tuple[int, int], Paragraph]] = {}
     problems: list[Problem] = []
@@ -497,4 +571,3 @@ def labelled_documents(store: LabelStore) -> tuple[list[Document], list[list[str
         out_docs.append(doc)
         out_labels.append(labels)
     return out_docs, out_labels, problems
-

@@ -9,6 +9,7 @@ precision/recall/F1 and the confusion matrix, then fits on everything and writes
 ``segmenter.joblib`` and ``segmenter.json`` (versions, sha256, label-set hash, counts,
 held-out metrics). The old model is replaced only once the new one is fully written.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,9 +21,9 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -80,15 +81,18 @@ def load_training_data(labels_dir: str | Path) -> TrainingData:
         raise TrainingError(
             f"no usable labels in {store.root}: all {len(problems)} label records were skipped "
             f"(first: {problems[0]}); register the documents they label in a *.documents.jsonl "
-            "file (the app and `python -m segmenter.importer` do), or relabel the current text")
+            "file (the app and `python -m segmenter.importer` do), or relabel the current text"
+        )
     if not counts:
         raise TrainingError(
             f"no usable labels in {store.root}: label documents with `streamlit run annotate_app.py` "
-            "or import a corpus with `python -m segmenter.importer`")
+            "or import a corpus with `python -m segmenter.importer`"
+        )
     if len(counts) < 2:
         raise TrainingError(
             f"all {sum(counts.values())} labels in {store.root} are {next(iter(counts))!r}: a classifier "
-            "needs at least two classes; label some paragraphs of another class")
+            "needs at least two classes; label some paragraphs of another class"
+        )
     return data
 
 
@@ -129,12 +133,14 @@ class Augmented:
     X: dict[int, list[np.ndarray]]
 
     @classmethod
-    def build(cls, data: TrainingData, copies: int, rate: float, seed: int) -> "Augmented":
+    def build(cls, data: TrainingData, copies: int, rate: float, seed: int) -> Augmented:
         from .augment import perturb_document
 
         xs: dict[int, list[np.ndarray]] = {}
         for i in data.fine:
-            texts = [perturb_document(data.texts[i], seed=seed * 1000 + c + 1, rate=rate) for c in range(copies)]
+            texts = [
+                perturb_document(data.texts[i], seed=seed * 1000 + c + 1, rate=rate) for c in range(copies)
+            ]
             xs[i] = featurize(texts)
         return cls(xs)
 
@@ -158,7 +164,9 @@ class Augmented:
 def fit_classifier(X, y, w, groups, seed: int, threshold: float | None = DEFAULT_THRESHOLD, jobs: int = 1):
     from .model import ContextClassifier
 
-    return ContextClassifier(random_state=seed, core_threshold=threshold, n_jobs=jobs).fit(X, y, w, groups=groups)
+    return ContextClassifier(random_state=seed, core_threshold=threshold, n_jobs=jobs).fit(
+        X, y, w, groups=groups
+    )
 
 
 def held_out_folds(data: TrainingData, seed: int, k: int = 5) -> list[list[int]]:
@@ -179,9 +187,15 @@ def held_out_folds(data: TrainingData, seed: int, k: int = 5) -> list[list[int]]
     return folds
 
 
-def cross_validate(data: TrainingData, X: list[np.ndarray], W: list[np.ndarray], seed: int,
-                   jobs: int = 1, folds: list[list[int]] | None = None,
-                   augmented: Augmented | None = None) -> list[np.ndarray | None]:
+def cross_validate(
+    data: TrainingData,
+    X: list[np.ndarray],
+    W: list[np.ndarray],
+    seed: int,
+    jobs: int = 1,
+    folds: list[list[int]] | None = None,
+    augmented: Augmented | None = None,
+) -> list[np.ndarray | None]:
     """Held-out probabilities per document (None for documents never held out)."""
     from joblib import Parallel, delayed
 
@@ -202,8 +216,9 @@ def cross_validate(data: TrainingData, X: list[np.ndarray], W: list[np.ndarray],
     return out
 
 
-def held_out_metrics(data: TrainingData, probas: list[np.ndarray | None],
-                     threshold: float | None = DEFAULT_THRESHOLD) -> dict:
+def held_out_metrics(
+    data: TrainingData, probas: list[np.ndarray | None], threshold: float | None = DEFAULT_THRESHOLD
+) -> dict:
     """Per-class metrics on the finely labelled documents, core-vs-rest on coarse ones, with
     the labels ``clean`` acts on (core-story where p(core) >= ``threshold``)."""
     from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
@@ -225,7 +240,9 @@ def held_out_metrics(data: TrainingData, probas: list[np.ndarray | None],
                 words.append(len(_WORD.findall(data.texts[i][j])))
                 related_kept += g == "related-article" and p[j] == CORE
         gold_a, pred_a, words_a = np.array(gold), np.array(pred), np.array(words, dtype=float)
-        pr, rc, f1, sup = precision_recall_fscore_support(gold_a, pred_a, labels=list(CLASSES), zero_division=0)
+        pr, rc, f1, sup = precision_recall_fscore_support(
+            gold_a, pred_a, labels=list(CLASSES), zero_division=0
+        )
         metrics["fine"] = {
             "scheme": "leave-one-document-out" if len(data.fine) <= 20 else "grouped 5-fold",
             "documents": len(fine),
@@ -233,10 +250,19 @@ def held_out_metrics(data: TrainingData, probas: list[np.ndarray | None],
             "accuracy": float((gold_a == pred_a).mean()),
             "accuracy_word_weighted": float(((gold_a == pred_a) * words_a).sum() / max(words_a.sum(), 1)),
             "related_article_kept_as_core": int(related_kept),
-            "per_class": {c: {"precision": float(pr[k]), "recall": float(rc[k]), "f1": float(f1[k]),
-                              "support": int(sup[k])} for k, c in enumerate(CLASSES)},
-            "confusion": {"labels": list(CLASSES),
-                          "matrix": confusion_matrix(gold_a, pred_a, labels=list(CLASSES)).tolist()},
+            "per_class": {
+                c: {
+                    "precision": float(pr[k]),
+                    "recall": float(rc[k]),
+                    "f1": float(f1[k]),
+                    "support": int(sup[k]),
+                }
+                for k, c in enumerate(CLASSES)
+            },
+            "confusion": {
+                "labels": list(CLASSES),
+                "matrix": confusion_matrix(gold_a, pred_a, labels=list(CLASSES)).tolist(),
+            },
         }
     coarse = [i for i in data.coarse if probas[i] is not None]
     if coarse:
@@ -273,21 +299,29 @@ def format_metrics(metrics: dict) -> str:
     lines = []
     fine = metrics.get("fine")
     if fine:
-        lines.append(f"Finely labelled documents, {fine['scheme']} ({fine['documents']} documents, "
-                     f"{fine['paragraphs']} paragraphs):")
-        lines.append(f"  accuracy {fine['accuracy']:.3f}   word-weighted {fine['accuracy_word_weighted']:.3f}   "
-                     f"related-article kept as core: {fine['related_article_kept_as_core']}")
+        lines.append(
+            f"Finely labelled documents, {fine['scheme']} ({fine['documents']} documents, "
+            f"{fine['paragraphs']} paragraphs):"
+        )
+        lines.append(
+            f"  accuracy {fine['accuracy']:.3f}   word-weighted {fine['accuracy_word_weighted']:.3f}   "
+            f"related-article kept as core: {fine['related_article_kept_as_core']}"
+        )
         lines.append(f"  {'class':<16}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}")
         for c, m in fine["per_class"].items():
-            lines.append(f"  {c:<16}{m['precision']:>10.3f}{m['recall']:>10.3f}{m['f1']:>10.3f}{m['support']:>9d}")
+            lines.append(
+                f"  {c:<16}{m['precision']:>10.3f}{m['recall']:>10.3f}{m['f1']:>10.3f}{m['support']:>9d}"
+            )
         lines.append("  confusion (rows gold, columns predicted): " + " ".join(c[:4] for c in CLASSES))
         for c, row in zip(CLASSES, fine["confusion"]["matrix"]):
             lines.append(f"  {c:<16}" + "".join(f"{v:>6d}" for v in row))
     coarse = metrics.get("coarse")
     if coarse:
         m, mw = coarse["core_vs_rest"], coarse["core_vs_rest_word_weighted"]
-        lines.append(f"Imported corpora, {coarse['scheme']} ({coarse['documents']} documents, "
-                     f"{coarse['paragraphs']} paragraphs), core-story vs rest:")
+        lines.append(
+            f"Imported corpora, {coarse['scheme']} ({coarse['documents']} documents, "
+            f"{coarse['paragraphs']} paragraphs), core-story vs rest:"
+        )
         lines.append(f"  per paragraph  P {m['precision']:.3f}  R {m['recall']:.3f}  F1 {m['f1']:.3f}")
         lines.append(f"  word-weighted  P {mw['precision']:.3f}  R {mw['recall']:.3f}  F1 {mw['f1']:.3f}")
     return "\n".join(lines)
@@ -301,9 +335,15 @@ def versions() -> dict[str, str]:
 
     from . import __version__
 
-    return {"python": platform.python_version(), "segmenter": __version__,
-            "scikit-learn": sklearn.__version__, "numpy": np.__version__, "scipy": scipy.__version__,
-            "joblib": joblib.__version__, "pandas": pandas.__version__}
+    return {
+        "python": platform.python_version(),
+        "segmenter": __version__,
+        "scikit-learn": sklearn.__version__,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "joblib": joblib.__version__,
+        "pandas": pandas.__version__,
+    }
 
 
 def write_artifact(pipeline, out: Path, meta: dict) -> dict:
@@ -332,12 +372,20 @@ def write_artifact(pipeline, out: Path, meta: dict) -> dict:
     return meta
 
 
-def train(labels_dir: str | Path = "labels", out: str | Path = "models/segmenter.joblib", *,
-          seed: int = 0, cv: bool = True, jobs: int = 1,
-          fine_doc_weight: float = DEFAULT_FINE_DOC_WEIGHT,
-          augment_copies: int = DEFAULT_AUGMENT_COPIES, augment_rate: float = DEFAULT_AUGMENT_RATE,
-          threshold: float | None = DEFAULT_THRESHOLD,
-          log: Callable[[str], None] = print, progress: bool = False) -> dict:
+def train(
+    labels_dir: str | Path = "labels",
+    out: str | Path = "models/segmenter.joblib",
+    *,
+    seed: int = 0,
+    cv: bool = True,
+    jobs: int = 1,
+    fine_doc_weight: float = DEFAULT_FINE_DOC_WEIGHT,
+    augment_copies: int = DEFAULT_AUGMENT_COPIES,
+    augment_rate: float = DEFAULT_AUGMENT_RATE,
+    threshold: float | None = DEFAULT_THRESHOLD,
+    log: Callable[[str], None] = print,
+    progress: bool = False,
+) -> dict:
     """Train from ``labels_dir`` and write the model to ``out``; returns the metadata written."""
     from sklearn.pipeline import Pipeline
 
@@ -350,20 +398,24 @@ def train(labels_dir: str | Path = "labels", out: str | Path = "models/segmenter
     if len(data.problems) > 20:
         log(f"warning: ... and {len(data.problems) - 20} more skipped records")
     counts = data.label_counts()
-    log(f"{len(data.docs)} documents, {sum(counts.values())} labelled paragraphs: "
-        + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    log(
+        f"{len(data.docs)} documents, {sum(counts.values())} labelled paragraphs: "
+        + ", ".join(f"{k} {v}" for k, v in counts.items())
+    )
     X = featurize(data.texts, progress=progress)
     W = weights_for(data, fine_doc_weight)
     augmented = Augmented.build(data, augment_copies, augment_rate, seed)
     metrics: dict = {}
     if cv:
         log("measuring on held-out documents ...")
-        metrics = held_out_metrics(data, cross_validate(data, X, W, seed, jobs=jobs, augmented=augmented),
-                                   threshold)
+        metrics = held_out_metrics(
+            data, cross_validate(data, X, W, seed, jobs=jobs, augmented=augmented), threshold
+        )
         log(format_metrics(metrics))
     log("fitting on all documents ...")
-    classifier = fit_classifier(*augmented.training_set(range(len(X)), X, data.labels, W), seed,
-                                threshold, jobs=jobs)
+    classifier = fit_classifier(
+        *augmented.training_set(range(len(X)), X, data.labels, W), seed, threshold, jobs=jobs
+    )
     pipeline = Pipeline([("features", ParagraphFeatures().fit(None)), ("classifier", classifier)])
     sources = Counter((d.source or "unknown", d.license or "unknown") for d in data.docs)
     meta = {
@@ -373,13 +425,21 @@ def train(labels_dir: str | Path = "labels", out: str | Path = "models/segmenter
             "documents": len(data.docs),
             "labelled_paragraphs": sum(counts.values()),
             "labels": counts,
-            "sources": [{"source": s, "license": lic, "documents": n} for (s, lic), n in sorted(sources.items())],
+            "sources": [
+                {"source": s, "license": lic, "documents": n} for (s, lic), n in sorted(sources.items())
+            ],
             "skipped_records": len(data.problems),
         },
-        "params": {"seed": seed, "fine_doc_weight": fine_doc_weight, "threshold": threshold,
-                   "augment_copies": augment_copies, "augment_rate": augment_rate,
-                   "classifier": {k: (list(v) if isinstance(v, tuple) else v)
-                                  for k, v in classifier.get_params().items()}},
+        "params": {
+            "seed": seed,
+            "fine_doc_weight": fine_doc_weight,
+            "threshold": threshold,
+            "augment_copies": augment_copies,
+            "augment_rate": augment_rate,
+            "classifier": {
+                k: (list(v) if isinstance(v, tuple) else v) for k, v in classifier.get_params().items()
+            },
+        },
         "held_out_metrics": metrics,
     }
     meta = write_artifact(pipeline, Path(out), meta)
@@ -401,37 +461,72 @@ def _threshold(value: str) -> float | None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
-        prog="python -m segmenter.train", description=__doc__.split("\n\n", 2)[2],
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        prog="python -m segmenter.train",
+        description=__doc__.split("\n\n", 2)[2],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument("--labels", default="labels", help="label store folder (default: labels)")
-    ap.add_argument("--out", default="models/segmenter.joblib",
-                    help="artifact to write; its .json goes beside it (default: models/segmenter.joblib)")
-    ap.add_argument("--seed", type=int, default=0, help="random seed: same labels + seed = same model (default 0)")
-    ap.add_argument("--no-cv", action="store_true", help="skip the held-out measurement (faster; no metrics recorded)")
+    ap.add_argument(
+        "--out",
+        default="models/segmenter.joblib",
+        help="artifact to write; its .json goes beside it (default: models/segmenter.joblib)",
+    )
+    ap.add_argument(
+        "--seed", type=int, default=0, help="random seed: same labels + seed = same model (default 0)"
+    )
+    ap.add_argument(
+        "--no-cv", action="store_true", help="skip the held-out measurement (faster; no metrics recorded)"
+    )
     ap.add_argument("--jobs", type=int, default=2, help="processes for the held-out folds (default 2)")
-    ap.add_argument("--fine-doc-weight", type=float, default=DEFAULT_FINE_DOC_WEIGHT,
-                    help="weight of documents labelled with the five classes relative to coarse "
-                         f"imported ones (default {DEFAULT_FINE_DOC_WEIGHT:g})")
-    ap.add_argument("--augment-copies", type=int, default=DEFAULT_AUGMENT_COPIES,
-                    help="word-perturbed copies of each finely labelled document to train on, so the "
-                         f"model learns page structure rather than single words (default {DEFAULT_AUGMENT_COPIES})")
-    ap.add_argument("--augment-rate", type=float, default=DEFAULT_AUGMENT_RATE,
-                    help=f"share of words replaced in each copy (default {DEFAULT_AUGMENT_RATE:g})")
-    ap.add_argument("--threshold", type=_threshold, default=DEFAULT_THRESHOLD,
-                    help="p(core-story) at which clean() keeps a paragraph by default, stored in the "
-                         f"model (default {DEFAULT_THRESHOLD:g}, chosen on held-out WCXB pages; "
-                         "'none': keep it where core-story is the most probable label)")
+    ap.add_argument(
+        "--fine-doc-weight",
+        type=float,
+        default=DEFAULT_FINE_DOC_WEIGHT,
+        help="weight of documents labelled with the five classes relative to coarse "
+        f"imported ones (default {DEFAULT_FINE_DOC_WEIGHT:g})",
+    )
+    ap.add_argument(
+        "--augment-copies",
+        type=int,
+        default=DEFAULT_AUGMENT_COPIES,
+        help="word-perturbed copies of each finely labelled document to train on, so the "
+        f"model learns page structure rather than single words (default {DEFAULT_AUGMENT_COPIES})",
+    )
+    ap.add_argument(
+        "--augment-rate",
+        type=float,
+        default=DEFAULT_AUGMENT_RATE,
+        help=f"share of words replaced in each copy (default {DEFAULT_AUGMENT_RATE:g})",
+    )
+    ap.add_argument(
+        "--threshold",
+        type=_threshold,
+        default=DEFAULT_THRESHOLD,
+        help="p(core-story) at which clean() keeps a paragraph by default, stored in the "
+        f"model (default {DEFAULT_THRESHOLD:g}, chosen on held-out WCXB pages; "
+        "'none': keep it where core-story is the most probable label)",
+    )
     args = ap.parse_args(argv)
     try:
-        train(args.labels, args.out, seed=args.seed, cv=not args.no_cv, jobs=args.jobs,
-              fine_doc_weight=args.fine_doc_weight, augment_copies=args.augment_copies,
-              augment_rate=args.augment_rate, threshold=args.threshold, progress=sys.stderr.isatty())
+        train(
+            args.labels,
+            args.out,
+            seed=args.seed,
+            cv=not args.no_cv,
+            jobs=args.jobs,
+            fine_doc_weight=args.fine_doc_weight,
+            augment_copies=args.augment_copies,
+            augment_rate=args.augment_rate,
+            threshold=args.threshold,
+            progress=sys.stderr.isatty(),
+        )
     except TrainingError as exc:
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
     except OSError as exc:  # e.g. --out in a folder that cannot be written; the old model stays
-        print(f"error: {exc.filename or args.out}: {exc.strerror or exc}; nothing was replaced",
-              file=sys.stderr)
+        print(
+            f"error: {exc.filename or args.out}: {exc.strerror or exc}; nothing was replaced", file=sys.stderr
+        )
         return 2
     return 0
 

@@ -2,6 +2,7 @@
 .appconfig, .agreement):
 every action reaches the store at once, undo appends, bulk actions, the uncertainty queue,
 path confinement, uploads, agreement and adjudication, export, retraining."""
+
 import csv
 import io
 import json
@@ -9,22 +10,33 @@ import os
 
 import numpy as np
 import pytest
+from conftest import REPO
 
 import segmenter
 from segmenter.agreement import agreement_table, disagreements, kappa, label_maps, pair_agreement
 from segmenter.annotate import (
-    AnnotationSession, export_csv, export_jsonl, export_resolved_csv, md_escape, preview_styler,
+    AnnotationSession,
+    export_csv,
+    export_jsonl,
+    export_resolved_csv,
+    md_escape,
+    preview_styler,
 )
 from segmenter.appconfig import AppConfig
+from segmenter.labels import CLASSES
 from segmenter.retrain import RetrainJob, metrics_frames, promote_candidate
 from segmenter.sources import (
-    PathRefused, UploadTooLarge, confine, decode_bytes, load_folder, load_jsonl, pasted_document,
-    seed_documents, uploaded_document,
+    PathRefused,
+    UploadTooLarge,
+    confine,
+    decode_bytes,
+    load_folder,
+    load_jsonl,
+    pasted_document,
+    seed_documents,
+    uploaded_document,
 )
-from segmenter.labels import CLASSES
 from segmenter.store import LabelRecord, LabelStore
-
-from conftest import REPO
 
 TEN = "\n".join(f"Paragraph number {i} of the page." for i in range(10)) + "\n"
 
@@ -36,8 +48,9 @@ class FakeModel:
         self.table, self.default = table or {}, default
 
     def predict_proba(self, docs):
-        return [np.array([self.table.get(p.text, self.default) for p in paras], dtype=float)
-                for paras in docs]
+        return [
+            np.array([self.table.get(p.text, self.default) for p in paras], dtype=float) for paras in docs
+        ]
 
 
 def probs(label, p):
@@ -106,9 +119,9 @@ def test_labelling_needs_an_annotator_name(root):
 
 def test_undo_restores_the_previous_decision_then_retracts(root):
     s = ten_session(root)
-    s.label("nav")            # paragraph 0
+    s.label("nav")  # paragraph 0
     s.goto(0)
-    s.label("promo")          # changes paragraph 0
+    s.label("promo")  # changes paragraph 0
     s.undo()
     store = LabelStore(root)
     recs = store.records()
@@ -140,8 +153,12 @@ def test_bulk_range_labels_every_paragraph_and_undoes_as_one_step(root):
     s.label("nav")
     assert s.bulk_label(3, 6, "related-article") == 4
     resolved, _ = LabelStore(root).resolve()
-    assert resolved[s.doc.doc_id] == {3: "related-article", 4: "related-article", 5: "related-article",
-                                      6: "related-article"}
+    assert resolved[s.doc.doc_id] == {
+        3: "related-article",
+        4: "related-article",
+        5: "related-article",
+        6: "related-article",
+    }
     assert s.cursor == 7
     s.undo()
     assert LabelStore(root).resolve()[0][s.doc.doc_id] == {4: "nav"}
@@ -193,9 +210,13 @@ def test_a_paragraph_near_the_keep_threshold_counts_as_uncertain():
 def test_the_uncertainty_queue_serves_the_lowest_margin_first_across_documents(root):
     a = "Alpha one.\nAlpha two.\nAlpha three.\n"
     b = "Beta one.\nBeta two.\n"
-    table = {"Alpha one.": (0.9, 0.1, 0, 0, 0), "Alpha two.": (0.45, 0.40, 0.15, 0, 0),
-             "Alpha three.": (0.6, 0.3, 0.1, 0, 0), "Beta one.": (0.34, 0.33, 0.33, 0, 0),
-             "Beta two.": (0.2, 0.7, 0.1, 0, 0)}
+    table = {
+        "Alpha one.": (0.9, 0.1, 0, 0, 0),
+        "Alpha two.": (0.45, 0.40, 0.15, 0, 0),
+        "Alpha three.": (0.6, 0.3, 0.1, 0, 0),
+        "Beta one.": (0.34, 0.33, 0.33, 0, 0),
+        "Beta two.": (0.2, 0.7, 0.1, 0, 0),
+    }
     s = AnnotationSession(root, "alice", FakeModel(table))
     s.set_documents([pasted_document(a), pasted_document(b)])
     queue = s.uncertainty_queue()
@@ -237,9 +258,15 @@ def test_paths_are_confined_to_the_allowed_folders(tmp_path):
 
 def test_jsonl_documents_and_their_bad_lines(tmp_path):
     f = tmp_path / "docs.jsonl"
-    f.write_text(json.dumps({"id": "x1", "text": "Head\nBody.\n"}) + "\n{broken\n"
-                 + json.dumps({"id": "x2"}) + "\n" + json.dumps({"id": "x1", "text": "again\n"}) + "\n",
-                 encoding="utf-8")
+    f.write_text(
+        json.dumps({"id": "x1", "text": "Head\nBody.\n"})
+        + "\n{broken\n"
+        + json.dumps({"id": "x2"})
+        + "\n"
+        + json.dumps({"id": "x1", "text": "again\n"})
+        + "\n",
+        encoding="utf-8",
+    )
     docs, notes = load_jsonl("docs.jsonl", [tmp_path], tmp_path)
     assert [(d.doc_id, d.text) for d in docs] == [("x1", "Head\nBody.\n")]
     assert [n.split(":")[1] for n in notes] == ["2", "3", "4"]
@@ -252,7 +279,7 @@ def test_upload_size_limit_and_non_utf8_decoding_notice():
         pasted_document("é" * 60, limit=100)  # bytes, not characters, count
     doc, notice = uploaded_document("cafe.txt", "Café crème\nNaïve\n".encode("cp1252"))
     assert doc.text == "Café crème\nNaïve\n" and "not valid UTF-8" in notice and "cp1252" in notice
-    doc, notice = uploaded_document("ok.txt", "Café\n".encode("utf-8"))
+    doc, notice = uploaded_document("ok.txt", "Café\n".encode())
     assert notice is None and doc.doc_id.startswith("upload/ok.txt#")
     assert decode_bytes(b"\x81\x8d")[1] is not None  # undefined in cp1252: latin-1
     assert decode_bytes("Hi\n".encode("utf-16"))[0] == "Hi\n"
@@ -295,8 +322,10 @@ def test_preview_keeps_literal_text_and_strikes_dropped_paragraphs(root, shipped
 
 
 def test_md_escape_leaves_nothing_for_markdown_to_render():
-    assert md_escape("**bold** <b>x</b> [a](b) :red[x] $x$") == \
-        r"\*\*bold\*\* \<b\>x\</b\> \[a\]\(b\) \:red\[x\] \$x\$"
+    assert (
+        md_escape("**bold** <b>x</b> [a](b) :red[x] $x$")
+        == r"\*\*bold\*\* \<b\>x\</b\> \[a\]\(b\) \:red\[x\] \$x\$"
+    )
 
 
 # -- agreement and adjudication ----------------------------------------------------------------
@@ -363,17 +392,23 @@ def test_progress_and_exports_hold_the_records(root):
     lines = export_jsonl(recs).decode().splitlines()
     assert [LabelRecord(**{"adjudicated": False, "retracted": False, **json.loads(x)}) for x in lines] == recs
     rows = list(csv.DictReader(io.StringIO(export_csv(recs).decode())))
-    assert [(r["annotator"], r["label"], r["retracted"]) for r in rows] == \
-        [("alice", "nav", "false"), ("alice", "nav", "false"), ("bob", "promo", "false"),
-         ("bob", "promo", "true")]
+    assert [(r["annotator"], r["label"], r["retracted"]) for r in rows] == [
+        ("alice", "nav", "false"),
+        ("alice", "nav", "false"),
+        ("bob", "promo", "false"),
+        ("bob", "promo", "true"),
+    ]
     resolved = list(csv.reader(io.StringIO(export_resolved_csv(s.resolved()[0]).decode())))
     assert resolved == [["doc_id", "index", "label"], [s.doc.doc_id, "0", "nav"], [s.doc.doc_id, "1", "nav"]]
 
 
 # -- configuration -------------------------------------------------------------------------------
 def test_config_from_command_line_then_environment(tmp_path):
-    env = {"SEGMENTER_LABELS": str(tmp_path / "env-labels"), "SEGMENTER_ALLOW": str(tmp_path / "x"),
-           "SEGMENTER_ANNOTATOR": "eve"}
+    env = {
+        "SEGMENTER_LABELS": str(tmp_path / "env-labels"),
+        "SEGMENTER_ALLOW": str(tmp_path / "x"),
+        "SEGMENTER_ANNOTATOR": "eve",
+    }
     c = AppConfig.from_argv(["--labels", str(tmp_path / "cli"), "--allow", str(tmp_path / "y")], env, REPO)
     assert c.labels == tmp_path / "cli" and c.models == REPO / "models" and c.annotator == "eve"
     assert c.roots == (REPO, tmp_path / "y", tmp_path / "x")
@@ -425,17 +460,23 @@ def test_a_promotion_stopped_between_its_renames_is_refused_then_finished(tmp_pa
     import joblib
     import sklearn
 
-    from segmenter.api import ModelError, file_sha256
     from segmenter import retrain
+    from segmenter.api import ModelError, file_sha256
 
     models = tmp_path / "models"
     models.mkdir()
     for ext in (".joblib", ".json"):  # the installed model: a copy of the shipped one
         shutil.copy(REPO / "models" / f"segmenter{ext}", models / f"segmenter{ext}")
     joblib.dump({"a": "candidate"}, models / "candidate.joblib")
-    (models / "candidate.json").write_text(json.dumps({
-        "artifact": "candidate.joblib", "sha256": file_sha256(models / "candidate.joblib"),
-        "versions": {"scikit-learn": sklearn.__version__}}))
+    (models / "candidate.json").write_text(
+        json.dumps(
+            {
+                "artifact": "candidate.joblib",
+                "sha256": file_sha256(models / "candidate.joblib"),
+                "versions": {"scikit-learn": sklearn.__version__},
+            }
+        )
+    )
     real_replace, calls = os.replace, []
 
     def crash_on_second(src, dst):

@@ -1,22 +1,24 @@
 """annotate_app.py driven by Streamlit's AppTest (no browser), its label store in a tmp folder
 (SEGMENTER_LABELS / SEGMENTER_MODELS / SEGMENTER_ALLOW): each button writes what it says to
 the store, and document text is only ever shown as text."""
+
 import json
 import sys
 
 import pytest
+from conftest import REPO
 from streamlit.testing.v1 import AppTest
 
 import segmenter
 from segmenter.labels import CLASSES
 from segmenter.store import LabelStore
 
-from conftest import REPO
-
 SEED0 = "seeds/000_88a8431a9aab6b22.txt"
-EVIL = ("Headline with <script>alert(1)</script> inside\n"
-        "A **bold** claim and <img src=x onerror=alert(2)> here\n"
-        "Third paragraph, [a link](javascript:alert(3)) and :red[colour]\n")
+EVIL = (
+    "Headline with <script>alert(1)</script> inside\n"
+    "A **bold** claim and <img src=x onerror=alert(2)> here\n"
+    "Third paragraph, [a link](javascript:alert(3)) and :red[colour]\n"
+)
 
 
 @pytest.fixture
@@ -88,8 +90,11 @@ def test_every_key_button_undo_bulk_accept_annotators_and_adjudication(labels):
     before = len(records(labels))
     ok(at.button(key="accept_above").click().run())
     df = segmenter.classify(LabelStore(labels).documents()[SEED0].text)
-    expected = [(i, df["label"][i]) for i in range(len(df))
-                if i not in (0, 1, 2, 3, 4, 6, 7, 8) and df["proba"][i] >= 0.9]
+    expected = [
+        (i, df["label"][i])
+        for i in range(len(df))
+        if i not in (0, 1, 2, 3, 4, 6, 7, 8) and df["proba"][i] >= 0.9
+    ]
     assert [(r.index, r.label) for r in records(labels)[before:]] == expected
     # a second annotator disagrees on paragraph 0, a reviewer adjudicates
     at.text_input(key="annotator").input("bob").run()
@@ -117,8 +122,20 @@ def test_decisions_survive_a_reload(labels):
 
 
 def _no_markup_carries(at: AppTest, needles) -> None:
-    for kind in ("markdown", "caption", "info", "warning", "error", "success", "title", "header",
-                 "subheader", "latex", "html", "toast"):
+    for kind in (
+        "markdown",
+        "caption",
+        "info",
+        "warning",
+        "error",
+        "success",
+        "title",
+        "header",
+        "subheader",
+        "latex",
+        "html",
+        "toast",
+    ):
         for el in getattr(at, kind):
             for needle in needles:
                 assert needle not in str(el.value), (kind, el.value)
@@ -139,8 +156,9 @@ def test_document_text_is_shown_literally_never_as_markdown_or_html(labels):
 
 
 def test_documents_from_an_allowed_jsonl_and_a_refused_path(labels, tmp_path):
-    (tmp_path / "docs" / "d.jsonl").write_text(json.dumps({"id": "j1", "text": "Head **x**\nBody.\n"}) + "\n",
-                                               encoding="utf-8")
+    (tmp_path / "docs" / "d.jsonl").write_text(
+        json.dumps({"id": "j1", "text": "Head **x**\nBody.\n"}) + "\n", encoding="utf-8"
+    )
     at = start()
     at.selectbox(key="source").set_value("JSONL file").run()
     at.text_input(key="source_path").input(str(tmp_path / "docs" / "d.jsonl"))
@@ -188,7 +206,9 @@ def test_retrain_in_the_background_shows_metrics_and_swaps_only_when_asked(label
 
 def test_uploads_decode_non_utf8_with_a_notice_and_refuse_big_files(labels):
     at = start()
-    at.get("file_uploader")[0].upload("café.txt", "Café crème au lait\nUn été\n".encode("cp1252"), "text/plain")
+    at.get("file_uploader")[0].upload(
+        "café.txt", "Café crème au lait\nUn été\n".encode("cp1252"), "text/plain"
+    )
     ok(at.run())
     assert "Café crème au lait" in [t.value for t in at.text]
     assert any("not valid UTF-8" in plain(w) and "cp1252" in plain(w) for w in at.warning)

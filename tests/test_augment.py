@@ -1,4 +1,5 @@
 """Training-time word perturbation: changes words, keeps structure, keeps duplicates true."""
+
 from segmenter.augment import perturb_document, perturb_paragraph
 
 
@@ -19,8 +20,11 @@ def test_perturbation_is_deterministic_and_differs_by_seed():
 
 
 def test_repeated_paragraphs_stay_repeated_so_duplicate_labels_stay_true():
-    doc = ["A long paragraph that repeats itself later on the page.", "Share",
-           "A long paragraph that repeats itself later on the page."]
+    doc = [
+        "A long paragraph that repeats itself later on the page.",
+        "Share",
+        "A long paragraph that repeats itself later on the page.",
+    ]
     out = perturb_document(doc, seed=7)
     assert out[0] == out[2] and out[0] != doc[0]
 

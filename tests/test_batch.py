@@ -1,6 +1,7 @@
 """The batch mode of `segmenter clean` (--jsonl, --parquet) and segmenter.batch: every record
 comes back, in order, with its fields and exactly segmenter.clean(text); bad records are named
 by file:line and id, skipped or fatal; memory does not grow with the length of the stream."""
+
 import gzip
 import json
 import os
@@ -8,19 +9,23 @@ import subprocess
 import sys
 
 import pytest
+from conftest import REPO, SEEDS, read_records, read_seed, wcxb_records
 
 import segmenter
 from segmenter.batch import BatchError, clean_jsonl
 from segmenter.labels import CORE
 
-from conftest import REPO, SEEDS, read_records, read_seed, wcxb_records
-
 N_PAGES = 200
 
 
 def run(*args, stdin=None):
-    return subprocess.run([sys.executable, "-m", "segmenter", *map(str, args)], input=stdin,
-                          capture_output=True, cwd=REPO, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "segmenter", *map(str, args)],
+        input=stdin,
+        capture_output=True,
+        cwd=REPO,
+        timeout=300,
+    )
 
 
 def write_jsonl(path, records):
@@ -34,9 +39,16 @@ def write_jsonl(path, records):
 @pytest.fixture(scope="module")
 def pages():
     """The first N_PAGES WCXB pages, with extra fields of several kinds to be kept."""
-    return [{"id": r["id"], "url": r["url"], "text": r["text"], "n": n,
-             "meta": {"lines": len(r["line_labels"]), "tags": ["wcxb", None]}}
-            for n, r in enumerate(wcxb_records(N_PAGES))]
+    return [
+        {
+            "id": r["id"],
+            "url": r["url"],
+            "text": r["text"],
+            "n": n,
+            "meta": {"lines": len(r["line_labels"]), "tags": ["wcxb", None]},
+        }
+        for n, r in enumerate(wcxb_records(N_PAGES))
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +76,9 @@ def test_stdin_to_stdout_and_gzip_output(tmp_path, pages, expected):
     assert [json.loads(line)["clean"] for line in res.stdout.decode().splitlines()] == expected[:20]
     assert res.stderr.decode().splitlines() == [
         "segmenter: warning: <stdin>:21: not valid JSON (Expecting property name enclosed in double "
-        "quotes, column 2); skipped", "segmenter: 21 records, 1 skipped"]
+        "quotes, column 2); skipped",
+        "segmenter: 21 records, 1 skipped",
+    ]
     res = run("clean", "--jsonl", "-", tmp_path / "out.jsonl.gz", stdin=data)
     assert res.returncode == 0 and res.stdout == b""
     assert [r["clean"] for r in read_records(tmp_path / "out.jsonl.gz")] == expected[:20]
@@ -75,8 +89,14 @@ def test_threshold_and_labels_agree_with_clean(tmp_path, pages, shipped_model):
     src = write_jsonl(tmp_path / "in.jsonl", sample)
     for threshold in (None, 0.3):
         dst = tmp_path / f"out{threshold}.jsonl"
-        res = run("clean", "--jsonl", src, dst, "--labels",
-                  *(["--threshold", threshold] if threshold is not None else []))
+        res = run(
+            "clean",
+            "--jsonl",
+            src,
+            dst,
+            "--labels",
+            *(["--threshold", threshold] if threshold is not None else []),
+        )
         assert res.returncode == 0, res.stderr.decode()
         for page, r in zip(sample, read_records(dst), strict=True):
             assert r["clean"] == segmenter.clean(page["text"], model=shipped_model, threshold=threshold)
@@ -92,9 +112,14 @@ def test_parquet_round_trip_is_clean_row_by_row(tmp_path, pages, expected):
     pa = pytest.importorskip("pyarrow")
     pq = pytest.importorskip("pyarrow.parquet")
     n = 100
-    table = pa.table({"id": [p["id"] for p in pages[:n]], "n": pa.array(range(n), pa.int32()),
-                      "page": pa.array([p["text"] for p in pages[:n]], pa.large_string()),
-                      "tags": [["a", str(i)] for i in range(n)]})
+    table = pa.table(
+        {
+            "id": [p["id"] for p in pages[:n]],
+            "n": pa.array(range(n), pa.int32()),
+            "page": pa.array([p["text"] for p in pages[:n]], pa.large_string()),
+            "tags": [["a", str(i)] for i in range(n)],
+        }
+    )
     src, dst = tmp_path / "in.parquet", tmp_path / "out.parquet"
     pq.write_table(table, src, row_group_size=30)
     res = run("clean", "--parquet", src, dst, "--text-field", "page", "--labels", "--jobs", 2)
@@ -104,8 +129,9 @@ def test_parquet_round_trip_is_clean_row_by_row(tmp_path, pages, expected):
     assert out.schema.field("n").type == pa.int32() and out.schema.field("page").type == pa.large_string()
     assert out.select(["id", "n", "page", "tags"]).equals(table)
     assert out.column("clean").to_pylist() == expected[:n]
-    assert [len(labs) for labs in out.column("labels").to_pylist()] == \
-        [len(segmenter.segment(p["text"])) for p in pages[:n]]
+    assert [len(labs) for labs in out.column("labels").to_pylist()] == [
+        len(segmenter.segment(p["text"])) for p in pages[:n]
+    ]
 
 
 def test_parquet_null_text_is_a_bad_row(tmp_path):
@@ -119,15 +145,25 @@ def test_parquet_null_text_is_a_bad_row(tmp_path):
     assert pq.read_table(tmp_path / "out.parquet").column("id").to_pylist() == ["a", "c"]
     res = run("clean", "--parquet", tmp_path / "in.parquet", tmp_path / "out2.parquet")
     assert res.returncode == 2
-    assert res.stderr.decode().strip().splitlines()[-1] == \
-        f'segmenter: error: {tmp_path / "in.parquet"}:row 2: id="b": "text" is null'
+    assert (
+        res.stderr.decode().strip().splitlines()[-1]
+        == f'segmenter: error: {tmp_path / "in.parquet"}:row 2: id="b": "text" is null'
+    )
     assert pq.read_table(tmp_path / "out2.parquet").column("id").to_pylist() == ["a"]  # a valid file
 
 
 def _bad_input(tmp_path):
     good = [{"id": f"g{i}", "text": read_seed(seed), "k": i} for i, seed in enumerate(SEEDS[:3])]
-    lines = [good[0], '{"id": "x2", "text": }', good[1], {"id": "x4", "body": "no text"},
-             {"id": 5, "text": 17}, ["not", "an", "object"], "", good[2]]
+    lines = [
+        good[0],
+        '{"id": "x2", "text": }',
+        good[1],
+        {"id": "x4", "body": "no text"},
+        {"id": 5, "text": 17},
+        ["not", "an", "object"],
+        "",
+        good[2],
+    ]
     return write_jsonl(tmp_path / "bad.jsonl", lines), good
 
 
@@ -136,14 +172,16 @@ def test_bad_records_are_named_by_line_and_id_and_skipped(tmp_path, shipped_mode
     res = run("clean", "--jsonl", src, tmp_path / "out.jsonl", "--on-error", "skip")
     assert res.returncode == 0, res.stderr.decode()
     err = res.stderr.decode().splitlines()
-    assert err == [f"segmenter: warning: {src}:2: not valid JSON (Expecting value, "
-                   "column 22); skipped",
-                   f'segmenter: warning: {src}:4: id="x4": no "text" field; skipped',
-                   f'segmenter: warning: {src}:5: id=5: "text" is a number, not a string; skipped',
-                   f"segmenter: warning: {src}:6: not a JSON object (a list); skipped",
-                   "segmenter: 7 records, 4 skipped"]  # the blank line 7 is no record
+    assert err == [
+        f"segmenter: warning: {src}:2: not valid JSON (Expecting value, column 22); skipped",
+        f'segmenter: warning: {src}:4: id="x4": no "text" field; skipped',
+        f'segmenter: warning: {src}:5: id=5: "text" is a number, not a string; skipped',
+        f"segmenter: warning: {src}:6: not a JSON object (a list); skipped",
+        "segmenter: 7 records, 4 skipped",
+    ]  # the blank line 7 is no record
     assert read_records(tmp_path / "out.jsonl") == [
-        {**g, "clean": segmenter.clean(g["text"], model=shipped_model)} for g in good]
+        {**g, "clean": segmenter.clean(g["text"], model=shipped_model)} for g in good
+    ]
 
 
 def test_a_bad_record_is_fatal_by_default_and_what_came_before_is_kept(tmp_path, shipped_model):
@@ -152,8 +190,10 @@ def test_a_bad_record_is_fatal_by_default_and_what_came_before_is_kept(tmp_path,
     res = run("clean", "--jsonl", src, dst)
     err = res.stderr.decode()
     assert res.returncode == 2 and "Traceback" not in err
-    assert err.strip().splitlines()[-1] == \
-        f"segmenter: error: {src}:2: not valid JSON (Expecting value, column 22)"
+    assert (
+        err.strip().splitlines()[-1]
+        == f"segmenter: error: {src}:2: not valid JSON (Expecting value, column 22)"
+    )
     assert read_records(dst) == [{**good[0], "clean": segmenter.clean(good[0]["text"], model=shipped_model)}]
 
 
@@ -174,24 +214,30 @@ def test_a_page_whose_cleaning_raises_is_a_bad_record_and_only_it(tmp_path, ship
     pages[2]["text"] += "\nBOOM\n"
     src = write_jsonl(tmp_path / "in.jsonl", pages)
     reports = []
-    stats = clean_jsonl(src, tmp_path / "out.jsonl", _FailsOn(shipped_model), on_error="skip",
-                        report=reports.append)
+    stats = clean_jsonl(
+        src, tmp_path / "out.jsonl", _FailsOn(shipped_model), on_error="skip", report=reports.append
+    )
     assert (stats.records, stats.written, stats.skipped) == (5, 4, 1)
     assert reports == [f"{src}:3: id=2: cleaning failed (RuntimeError: boom)"]
     assert read_records(tmp_path / "out.jsonl") == [
-        {**p, "clean": segmenter.clean(p["text"], model=shipped_model)} for p in pages if p["id"] != 2]
+        {**p, "clean": segmenter.clean(p["text"], model=shipped_model)} for p in pages if p["id"] != 2
+    ]
     with pytest.raises(BatchError, match=f"^{src}:3: id=2: cleaning failed"):
         clean_jsonl(src, tmp_path / "out2.jsonl", _FailsOn(shipped_model))
     assert [r["id"] for r in read_records(tmp_path / "out2.jsonl")] == [0, 1]
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--jsonl", "a", "b", "c.txt"], "give FILE arguments or --jsonl IN OUT, not both"),
-    (["--jsonl", "a", "b", "--parquet", "c", "d"], "give --jsonl or --parquet, not both"),
-    (["--labels", "c.txt"], "--labels applies to --jsonl and --parquet only"),
-    (["--jsonl", "a", "b", "--jobs", "-1"], "argument --jobs: must be 0 (one per core) or more"),
-    (["--jsonl", "a", "b", "--on-error", "ignore"], "argument --on-error: invalid choice"),
-], ids=["files-and-batch", "both-formats", "batch-flag-without-batch", "negative-jobs", "bad-on-error"])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--jsonl", "a", "b", "c.txt"], "give FILE arguments or --jsonl IN OUT, not both"),
+        (["--jsonl", "a", "b", "--parquet", "c", "d"], "give --jsonl or --parquet, not both"),
+        (["--labels", "c.txt"], "--labels applies to --jsonl and --parquet only"),
+        (["--jsonl", "a", "b", "--jobs", "-1"], "argument --jobs: must be 0 (one per core) or more"),
+        (["--jsonl", "a", "b", "--on-error", "ignore"], "argument --on-error: invalid choice"),
+    ],
+    ids=["files-and-batch", "both-formats", "batch-flag-without-batch", "negative-jobs", "bad-on-error"],
+)
 def test_batch_flags_misused_are_a_usage_error(args, message):
     res = run("clean", *args)
     assert res.returncode == 2 and b"usage:" in res.stderr
@@ -229,9 +275,24 @@ def test_memory_does_not_grow_with_the_stream(tmp_path):
             for i in range(n):
                 blob = f"{i:08d}" * 25_000
                 fh.write(json.dumps({"id": i, "text": heads[i % len(heads)], "blob": blob}) + "\n")
-        res = subprocess.run([sys.executable, "-c", _PEAK_RSS, sys.executable, "-m", "segmenter",
-                              "clean", "--jsonl", src, os.devnull], capture_output=True, cwd=REPO,
-                             timeout=300, check=True)
+        res = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                _PEAK_RSS,
+                sys.executable,
+                "-m",
+                "segmenter",
+                "clean",
+                "--jsonl",
+                src,
+                os.devnull,
+            ],
+            capture_output=True,
+            cwd=REPO,
+            timeout=300,
+            check=True,
+        )
         src.unlink()
         return int(res.stdout) / 1024
 

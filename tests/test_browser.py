@@ -12,6 +12,7 @@ seed page) go to ``tests/artifacts/`` (gitignored), or to SEGMENTER_SCREENSHOTS 
 Skipped without the ``playwright`` package (``pip install '.[browser]'``) or a Chromium
 binary (Debian: ``apt-get install chromium``; or set SEGMENTER_CHROMIUM to its path).
 """
+
 from __future__ import annotations
 
 import os
@@ -26,14 +27,18 @@ import pytest
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
-from segmenter.store import LabelStore  # noqa: E402
-
 from conftest import REPO  # noqa: E402
+
+from segmenter.store import LabelStore  # noqa: E402
 
 
 def _chromium() -> str | None:
-    for cand in (os.environ.get("SEGMENTER_CHROMIUM"), shutil.which("chromium"),
-                 "/usr/bin/chromium", shutil.which("chromium-browser")):
+    for cand in (
+        os.environ.get("SEGMENTER_CHROMIUM"),
+        shutil.which("chromium"),
+        "/usr/bin/chromium",
+        shutil.which("chromium-browser"),
+    ):
         if cand and Path(cand).is_file() and os.access(cand, os.X_OK):
             return cand
     return None
@@ -43,10 +48,12 @@ CHROMIUM = _chromium()
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium binary (apt-get install chromium)")
 
 NAME_FIELD = "Your name (stored with each decision)"
-HOSTILE = ("Headline with <script>window.__pwned=1</script> inside\n"
-           "A **bold** claim and <b>tag</b> with [a link](http://127.0.0.1:9/x) here.\n"
-           "Third paragraph of the page, with some more words in it.\n"
-           "Fourth paragraph of the page.\n")
+HOSTILE = (
+    "Headline with <script>window.__pwned=1</script> inside\n"
+    "A **bold** claim and <b>tag</b> with [a link](http://127.0.0.1:9/x) here.\n"
+    "Third paragraph of the page, with some more words in it.\n"
+    "Fourth paragraph of the page.\n"
+)
 TIMEOUT_MS = 60_000
 
 
@@ -66,7 +73,9 @@ def _wait_for_port(port: int, proc: subprocess.Popen, log: Path, timeout: float 
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 return
         time.sleep(0.25)
-    raise RuntimeError(f"streamlit did not listen on {port} in {timeout:.0f} s:\n{log.read_text(errors='replace')}")
+    raise RuntimeError(
+        f"streamlit did not listen on {port} in {timeout:.0f} s:\n{log.read_text(errors='replace')}"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -85,11 +94,34 @@ def app(tmp_path_factory):
     log = tmp / "streamlit.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(REPO / "annotate_app.py"),
-             "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
-             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-             "--", "--labels", str(labels), "--models", str(models)],
-            cwd=tmp, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(REPO / "annotate_app.py"),
+                "--server.headless",
+                "true",
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--browser.gatherUsageStats",
+                "false",
+                "--server.fileWatcherType",
+                "none",
+                "--",
+                "--labels",
+                str(labels),
+                "--models",
+                str(models),
+            ],
+            cwd=tmp,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         _wait_for_port(port, proc, log)
         yield {"url": f"http://127.0.0.1:{port}/", "labels": labels, "log": log}
@@ -105,8 +137,9 @@ def app(tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser():
     with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
-                               args=["--no-sandbox", "--disable-dev-shm-usage"])
+        b = pw.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
         try:
             yield b
         finally:
@@ -194,7 +227,8 @@ def _settled(page) -> None:
     """Wait until the app's script is not running: a shortcut pressed, or a number typed,
     while a run is still going (or just after the page loads) can be lost."""
     sync_api.expect(page.get_by_test_id("stApp")).to_have_attribute(
-        "data-test-script-state", "notRunning", timeout=TIMEOUT_MS)
+        "data-test-script-state", "notRunning", timeout=TIMEOUT_MS
+    )
     page.wait_for_timeout(300)  # a key pressed the moment a run ends can still be lost
 
 
@@ -229,8 +263,13 @@ def _press_labels(page, labels: Path, keys: str, doc_id: str, first: int) -> Non
 
 def _no_script_from_the_document(page) -> None:
     assert page.evaluate("typeof window.__pwned") == "undefined"
-    assert page.evaluate("[...document.querySelectorAll('script')]"
-                         ".filter(s => (s.textContent || '').includes('__pwned')).length") == 0
+    assert (
+        page.evaluate(
+            "[...document.querySelectorAll('script')]"
+            ".filter(s => (s.textContent || '').includes('__pwned')).length"
+        )
+        == 0
+    )
     # Nor any element a browser would make from the document's markup or Markdown.
     made = page.evaluate("""[...document.querySelectorAll('strong, b, em, a[href*="127.0.0.1:9"]')]
                             .filter(e => /bold|tag|a link/.test(e.textContent)).map(e => e.outerHTML)""")
@@ -241,11 +280,15 @@ def test_a_pasted_page_shows_as_text_and_key_1_labels_its_first_paragraph(app, p
     _open(page, app["url"], "alice", HOSTILE)
     main = page.get_by_test_id("stMain")
     # The markup and Markdown are on screen, literally, as text.
-    sync_api.expect(main.get_by_text("Headline with <script>window.__pwned=1</script> inside",
-                                     exact=True)).to_be_visible()
+    sync_api.expect(
+        main.get_by_text("Headline with <script>window.__pwned=1</script> inside", exact=True)
+    ).to_be_visible()
     sync_api.expect(main.get_by_text("<script>", exact=False).first).to_be_visible()
-    sync_api.expect(main.get_by_text("A **bold** claim and <b>tag</b> with [a link](http://127.0.0.1:9/x) here.",
-                                     exact=True)).to_be_visible()
+    sync_api.expect(
+        main.get_by_text(
+            "A **bold** claim and <b>tag</b> with [a link](http://127.0.0.1:9/x) here.", exact=True
+        )
+    ).to_be_visible()
     _no_script_from_the_document(page)
 
     doc_id = _doc_id(HOSTILE)
@@ -363,8 +406,9 @@ def test_screenshots_of_the_labelling_view_the_preview_and_the_agreement_page(ap
     mine = {(r.annotator, r.index): r.label for r in _records(labels, seed4)}
     core, nav, promo = "core-story", "nav", "promo"
     assert [mine[("dana", i)] for i in range(20)] == [core] * 14 + [nav, promo, promo, nav, nav, nav]
-    assert [mine.get(("erin", i)) for i in range(20)] == ([None] * 10 + [core] * 4
-                                                         + [nav, promo, nav, promo, nav, nav])
+    assert [mine.get(("erin", i)) for i in range(20)] == (
+        [None] * 10 + [core] * 4 + [nav, promo, nav, promo, nav, nav]
+    )
 
     page.get_by_test_id("stSidebar").get_by_text("Agreement", exact=True).click()
     sync_api.expect(main.get_by_text("2 disagreements", exact=True)).to_be_visible()

@@ -1,15 +1,15 @@
 """What a scraper relies on: clean() keeps the story, in order and wording, and nothing else."""
+
 import re
 import zlib
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SEEDS, gold_core, read_seed
 
 import segmenter
 from segmenter.labels import CLASSES
-
-from conftest import SEEDS, gold_core, read_seed
 
 
 @pytest.mark.parametrize("seed", SEEDS, ids=lambda p: p.name)
@@ -40,7 +40,7 @@ def _edit_every_line(text: str) -> str:
     out = []
     for line in text.splitlines(keepends=True):
         body = line.rstrip(_ENDINGS)
-        out.append(_change_one_word(body) + line[len(body):])
+        out.append(_change_one_word(body) + line[len(body) :])
     return "".join(out)
 
 
@@ -76,7 +76,9 @@ def test_classify_has_one_row_per_paragraph_with_documented_columns(shipped_mode
     text = read_seed(SEEDS[3])
     df = segmenter.classify(text, model=shipped_model)
     assert isinstance(df, pd.DataFrame)
-    assert list(df.columns) == ["index", "start", "end", "text", "label", "proba"] + [f"p_{c}" for c in CLASSES]
+    assert list(df.columns) == ["index", "start", "end", "text", "label", "proba"] + [
+        f"p_{c}" for c in CLASSES
+    ]
     paras = segmenter.segment(text)
     assert len(df) == len(paras)
     assert df["text"].tolist() == [p.text for p in paras]
@@ -123,8 +125,11 @@ def test_the_models_own_threshold_decides_what_clean_keeps_and_classify_labels_a
     assert (df["label"][~kept] == [[c for c in CLASSES if c != "core-story"][j] for j in others[~kept]]).all()
     # an explicit threshold overrides the model's, in clean, clean_many and classify alike
     assert segmenter.clean(text, model=model, threshold=0.5) == segmenter.clean(
-        text, model=_with_threshold(shipped_model, 0.5))
-    assert list(segmenter.clean_many([text], model=model, threshold=0.5)) == [segmenter.clean(text, model=model, threshold=0.5)]
+        text, model=_with_threshold(shipped_model, 0.5)
+    )
+    assert list(segmenter.clean_many([text], model=model, threshold=0.5)) == [
+        segmenter.clean(text, model=model, threshold=0.5)
+    ]
     relabelled = segmenter.classify(text, model=model, threshold=0.5)
     assert ((relabelled["label"] == "core-story") == (relabelled["p_core-story"] >= 0.5)).all()
 
@@ -138,7 +143,10 @@ def test_an_artifact_pickled_before_the_threshold_existed_still_predicts(shipped
     text = read_seed(SEEDS[0])
     assert segmenter.default_threshold(old) is None
     assert "ContextClassifier" in repr(old) and old.named_steps["classifier"].get_params()["n_jobs"] is None
-    assert list(old.predict([segmenter.segment(text)])[0]) == segmenter.classify(text, model=old)["label"].tolist()
+    assert (
+        list(old.predict([segmenter.segment(text)])[0])
+        == segmenter.classify(text, model=old)["label"].tolist()
+    )
 
 
 @pytest.mark.parametrize("bad", [b"bytes", None, 3])
@@ -251,7 +259,9 @@ def test_an_artifact_built_with_another_scikit_learn_minor_series_is_refused(tmp
 
     path = _copy_shipped(tmp_path)
     _fake_built_version(path, version)
-    with pytest.raises(ModelError, match=r"built with scikit-learn .*retrain with `python -m segmenter.train`"):
+    with pytest.raises(
+        ModelError, match=r"built with scikit-learn .*retrain with `python -m segmenter.train`"
+    ):
         segmenter.load_model(path)
 
 
@@ -276,8 +286,9 @@ def test_unreadable_metadata_is_a_model_error(tmp_path):
         segmenter.load_model(path)
 
 
-def test_an_unverified_pickle_from_another_scikit_learn_minor_is_still_refused(tmp_path, shipped_model,
-                                                                                 monkeypatch):
+def test_an_unverified_pickle_from_another_scikit_learn_minor_is_still_refused(
+    tmp_path, shipped_model, monkeypatch
+):
     """Without metadata the version is checked as the pickle loads (scikit-learn records its
     version in every estimator's state)."""
     import joblib

@@ -1,4 +1,5 @@
 """The segmenter command on files and stdin, and its errors."""
+
 import json
 import subprocess
 import sys
@@ -9,8 +10,9 @@ SEED = SEEDS[3]
 
 
 def run(*args, stdin=None):
-    return subprocess.run([sys.executable, "-m", "segmenter", *args], input=stdin,
-                          capture_output=True, cwd=REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "segmenter", *args], input=stdin, capture_output=True, cwd=REPO
+    )
 
 
 def test_clean_file_prints_the_core_story():
@@ -37,7 +39,9 @@ def test_classify_jsonl_has_one_record_per_paragraph():
 
 def test_classify_csv_and_table_formats():
     csv = run("classify", str(SEED), "--format", "csv")
-    assert csv.returncode == 0 and csv.stdout.decode().splitlines()[0].startswith("file,index,start,end,text,label")
+    assert csv.returncode == 0 and csv.stdout.decode().splitlines()[0].startswith(
+        "file,index,start,end,text,label"
+    )
     table = run("classify", str(SEED))
     assert table.returncode == 0 and "core-story" in table.stdout.decode()
 

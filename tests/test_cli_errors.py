@@ -1,6 +1,7 @@
 """The commands' errors: bad flags, missing or unreadable files, undecodable input, bad
 artifacts and bad JSONL lines give a one-line error naming the file (and line), a non-zero
 exit, and never a traceback."""
+
 import gzip
 import json
 import os
@@ -9,7 +10,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import REPO, SEEDS, gold_core, read_seed
 
 SEED = SEEDS[3]
@@ -17,8 +17,13 @@ STORY = "\n".join(gold_core(SEED.name)) + "\n"
 
 
 def run(*args, stdin=None, module="segmenter"):
-    return subprocess.run([sys.executable, "-m", module, *map(str, args)], input=stdin,
-                          capture_output=True, cwd=REPO, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", module, *map(str, args)],
+        input=stdin,
+        capture_output=True,
+        cwd=REPO,
+        timeout=300,
+    )
 
 
 def one_line_error(res, *parts, code=2, prefix="segmenter: error: "):
@@ -34,17 +39,29 @@ def one_line_error(res, *parts, code=2, prefix="segmenter: error: "):
 
 
 # -- flags -------------------------------------------------------------------------------------
-@pytest.mark.parametrize("args, message", [
-    (["clean", "--bogus", SEED], "unrecognized arguments: --bogus"),
-    (["clean", "--threshold", "abc", SEED], "argument --threshold: not a number: 'abc'"),
-    (["clean", "--threshold", "nan", SEED], "argument --threshold: must be a finite number"),
-    (["classify", "--format", "xml", SEED], "argument --format: invalid choice: 'xml'"),
-    (["clean", "--on-decode-error", "ignore", SEED], "argument --on-decode-error: invalid choice"),
-    (["clean"], "the following arguments are required: FILE"),
-    ([], "the following arguments are required: COMMAND"),
-    (["frobnicate"], "invalid choice: 'frobnicate'"),
-], ids=["unknown-flag", "threshold-not-a-number", "threshold-nan", "bad-format", "bad-decode-choice",
-        "no-file", "no-command", "unknown-command"])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["clean", "--bogus", SEED], "unrecognized arguments: --bogus"),
+        (["clean", "--threshold", "abc", SEED], "argument --threshold: not a number: 'abc'"),
+        (["clean", "--threshold", "nan", SEED], "argument --threshold: must be a finite number"),
+        (["classify", "--format", "xml", SEED], "argument --format: invalid choice: 'xml'"),
+        (["clean", "--on-decode-error", "ignore", SEED], "argument --on-decode-error: invalid choice"),
+        (["clean"], "the following arguments are required: FILE"),
+        ([], "the following arguments are required: COMMAND"),
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+    ],
+    ids=[
+        "unknown-flag",
+        "threshold-not-a-number",
+        "threshold-nan",
+        "bad-format",
+        "bad-decode-choice",
+        "no-file",
+        "no-command",
+        "unknown-command",
+    ],
+)
 def test_bad_flags_are_a_usage_error(args, message):
     res = run(*args)
     one_line_error(res, message, prefix="error: ")
@@ -110,8 +127,12 @@ def test_undecodable_input_can_be_refused_with_file_and_line(tmp_path, source):
 
 
 def test_a_reader_that_goes_away_is_not_an_error():
-    proc = subprocess.Popen([sys.executable, "-m", "segmenter", "classify", "--format", "jsonl", SEED, SEED],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "segmenter", "classify", "--format", "jsonl", SEED, SEED],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+    )
     proc.stdout.readline()
     proc.stdout.close()  # like `| head -1`
     err = proc.stderr.read().decode()
@@ -142,11 +163,15 @@ def test_a_model_without_metadata_needs_unverified(model_copy):
     assert info.returncode == 0 and b"metadata:   none" in info.stdout
 
 
-@pytest.mark.parametrize("damage, message", [
-    (lambda p: p.write_bytes(p.read_bytes() + b"\0"), "does not match"),
-    (lambda p: p.with_suffix(".json").write_text("{oops"), "cannot read the model metadata"),
-    (lambda p: p.with_suffix(".json").write_text(json.dumps({"sha256": "x"})), "does not match"),
-], ids=["altered-artifact", "unreadable-metadata", "other-artifact's-metadata"])
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda p: p.write_bytes(p.read_bytes() + b"\0"), "does not match"),
+        (lambda p: p.with_suffix(".json").write_text("{oops"), "cannot read the model metadata"),
+        (lambda p: p.with_suffix(".json").write_text(json.dumps({"sha256": "x"})), "does not match"),
+    ],
+    ids=["altered-artifact", "unreadable-metadata", "other-artifact's-metadata"],
+)
 def test_a_damaged_model_is_one_line(model_copy, damage, message):
     damage(model_copy)
     one_line_error(run("--model", model_copy, "classify", SEED), str(model_copy.with_suffix("")), message)
@@ -177,8 +202,16 @@ def _jsonl_gz(path, lines):
     return path
 
 
-BAD_LINES = [_page("p1"), b'{"id": "p2", "text": ', _page("p3"), b'{"id": "caf\xe9"}',
-             _page("p4", labels=["core"]), b"[1, 2]", _page("p1"), _page("p5")]
+BAD_LINES = [
+    _page("p1"),
+    b'{"id": "p2", "text": ',
+    _page("p3"),
+    b'{"id": "caf\xe9"}',
+    _page("p4", labels=["core"]),
+    b"[1, 2]",
+    _page("p1"),
+    _page("p5"),
+]
 
 
 def test_importer_stops_at_the_first_bad_line_naming_file_and_line(tmp_path):
@@ -195,20 +228,33 @@ def test_importer_on_error_skip_reports_every_skipped_record_and_imports_the_res
     res = run("wcxb", src, "--labels", tmp_path / "labels", "--on-error", "skip", module="segmenter.importer")
     assert res.returncode == 0, res.stderr
     err = res.stderr.decode().strip().splitlines()
-    expected = [("2", "not valid JSON"), ("4", "not valid UTF-8"), ("5", "1 line labels for 2 lines"),
-                ("6", "expected a JSON object"), ("7", "page id 'p1' already used at")]
+    expected = [
+        ("2", "not valid JSON"),
+        ("4", "not valid UTF-8"),
+        ("5", "1 line labels for 2 lines"),
+        ("6", "expected a JSON object"),
+        ("7", "page id 'p1' already used at"),
+    ]
     assert len(err) == len(expected), err
     for line, (lineno, what) in zip(err, expected):
         assert line.startswith(f"skipped {src}:{lineno}: ") and what in line, line
     assert b"skipped 5 bad records" in res.stdout
-    assert sorted(LabelStore(tmp_path / "labels").documents()) == ["wcxb-dev/p1", "wcxb-dev/p3", "wcxb-dev/p5"]
+    assert sorted(LabelStore(tmp_path / "labels").documents()) == [
+        "wcxb-dev/p1",
+        "wcxb-dev/p3",
+        "wcxb-dev/p5",
+    ]
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda p: p.write_bytes(b"\x1f\x8b\x08\x00damaged"), "cannot be read"),
-    (lambda p: None, "no such file"),
-    (lambda p: _jsonl_gz(p, [b"{bad"] * 3), "no usable pages (3 skipped)"),
-], ids=["damaged-gzip", "missing", "nothing-usable"])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p: p.write_bytes(b"\x1f\x8b\x08\x00damaged"), "cannot be read"),
+        (lambda p: None, "no such file"),
+        (lambda p: _jsonl_gz(p, [b"{bad"] * 3), "no usable pages (3 skipped)"),
+    ],
+    ids=["damaged-gzip", "missing", "nothing-usable"],
+)
 def test_importer_file_errors_are_one_line_and_keep_the_old_shard(tmp_path, make, message):
     from segmenter.store import LabelStore
 
@@ -227,10 +273,17 @@ def test_evaluate_takes_a_model_without_metadata_only_with_unverified(model_copy
     corpus = tmp_path / "c.jsonl"
     corpus.write_text(json.dumps({"text": read_seed(SEED), "truth": STORY}) + "\n", encoding="utf-8")
     args = (str(corpus), "--no-justext", "--resamples", "10", "--no-progress")
-    one_line_error(run("--model", model_copy, "evaluate", *args), str(model_copy), "runs code", "--unverified",
-                   prefix="error: ")
-    for res in (run("--model", model_copy, "--unverified", "evaluate", *args),
-                run("--model", str(model_copy), "--unverified", *args, module="segmenter.evaluate")):
+    one_line_error(
+        run("--model", model_copy, "evaluate", *args),
+        str(model_copy),
+        "runs code",
+        "--unverified",
+        prefix="error: ",
+    )
+    for res in (
+        run("--model", model_copy, "--unverified", "evaluate", *args),
+        run("--model", str(model_copy), "--unverified", *args, module="segmenter.evaluate"),
+    ):
         assert res.returncode == 0, res.stderr.decode()
         assert "1.000 ± 0.000    1.000 ± 0.000    1.000 ± 0.000" in res.stdout.decode()
     res = run("--unverified", *args, module="segmenter.evaluate")

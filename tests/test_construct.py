@@ -1,14 +1,14 @@
 """Spillover by construction: deterministic pages whose labels, gold and grouping the
 evaluation can trust."""
+
 import json
 
 import pytest
+from conftest import read_records
 
 from segmenter import construct as C
 from segmenter import evaluate as E
 from segmenter.segment import segment
-
-from conftest import read_records
 
 
 def _story(i: int, n_paragraphs: int = 6, words: int = 40) -> str:
@@ -126,8 +126,14 @@ def test_in_page_keeps_each_story_inside_its_own_page_chrome(tmp_path):
     for i in range(20):
         body = _story(i).split("\n")
         head, tail = [f"Menu {i}", f"Headline of story {i}"], [f"Footer {i}", "Share this"]
-        rows.append({"id": f"{i:04d}", "truth": "\n".join(body), "text": "\n".join(head + body + tail),
-                     "line_labels": ["other"] * 2 + ["core"] * len(body) + ["other"] * 2})
+        rows.append(
+            {
+                "id": f"{i:04d}",
+                "truth": "\n".join(body),
+                "text": "\n".join(head + body + tail),
+                "line_labels": ["other"] * 2 + ["core"] * len(body) + ["other"] * 2,
+            }
+        )
     src = tmp_path / "src.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     out = tmp_path / "o.jsonl.gz"
@@ -137,10 +143,13 @@ def test_in_page_keeps_each_story_inside_its_own_page_chrome(tmp_path):
     for r in recs:
         lines = [p.text for p in segment(r["text"])]
         i = int(r["story"])
-        assert lines[:2] == [f"Menu {i}", f"Headline of story {i}"] and lines[-2:] == [f"Footer {i}", "Share this"]
+        assert lines[:2] == [f"Menu {i}", f"Headline of story {i}"] and lines[-2:] == [
+            f"Footer {i}",
+            "Share this",
+        ]
         assert r["labels"][:2] == ["other", "other"] and r["labels"][-2:] == ["other", "other"]
         core = [t for t, lab in zip(lines, r["labels"]) if lab == "core-story"]
-        assert "\n".join(core) == r["truth"] and core == _story(i).split("\n")[:len(core)]
+        assert "\n".join(core) == r["truth"] and core == _story(i).split("\n")[: len(core)]
     bad = tmp_path / "nolabels.jsonl"
     bad.write_text(json.dumps({"id": "1", "truth": "x", "text": "x"}) + "\n", encoding="utf-8")
     assert C.main([str(tmp_path / "p.jsonl"), "--corpus", str(bad), "--in-page"]) == 2

@@ -1,6 +1,7 @@
 """segmenter.dask on a real (local, multi-process) Dask cluster: cleaned pages equal
 ``segmenter.clean`` page by page and in order, and each worker process loads the model once
 however many partitions it cleans."""
+
 import shutil
 
 import pytest
@@ -11,12 +12,11 @@ distributed = pytest.importorskip("distributed")
 import dask.bag as db  # noqa: E402
 import dask.dataframe as dd  # noqa: E402
 import pandas as pd  # noqa: E402
+from conftest import WCXB_DATA, wcxb_records  # noqa: E402
 
 import segmenter  # noqa: E402
 import segmenter.dask as sdask  # noqa: E402
 from segmenter.api import default_model_path  # noqa: E402
-
-from conftest import WCXB_DATA, wcxb_records  # noqa: E402
 
 N_PAGES = 240
 DEFAULT_MODEL = str(default_model_path())
@@ -37,9 +37,12 @@ def expected(pages):
 
 @pytest.fixture(scope="module")
 def client():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=":0") as cluster, \
-            distributed.Client(cluster) as c:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+        ) as cluster,
+        distributed.Client(cluster) as c,
+    ):
         yield c
 
 

@@ -1,6 +1,7 @@
 """No label is lost: 8 annotator processes appending at once, a process killed (SIGKILL) in the
 middle of an append, and exports of the store (the store is append-only: it has no compaction;
 the app's exports are what leaves it)."""
+
 import csv
 import io
 import json
@@ -59,7 +60,9 @@ def test_eight_processes_appending_300_records_each_lose_nothing(store, doc):
     recs = store.records()  # strict: raises on any torn or interleaved line
     assert len(recs) == workers * n == 2400
     paras = segment(TEXT)
-    expected = {(annotator(w, i), f"{i:05d}", paras[i % len(paras)].index) for w in range(workers) for i in range(n)}
+    expected = {
+        (annotator(w, i), f"{i:05d}", paras[i % len(paras)].index) for w in range(workers) for i in range(n)
+    }
     assert {(r.annotator, r.time, r.index) for r in recs} == expected
     assert all(r.doc_id == "d1" and r.doc_sha256 == doc.sha256 and r.label == "nav" for r in recs)
     assert not list(store.root.glob("*.torn"))
@@ -67,7 +70,9 @@ def test_eight_processes_appending_300_records_each_lose_nothing(store, doc):
     lines = export_jsonl(recs).decode("utf-8").splitlines()
     assert [LabelRecord(**json.loads(x)) for x in lines] == recs
     rows = list(csv.DictReader(io.StringIO(export_csv(recs).decode("utf-8"))))
-    assert len(rows) == 2400 and {(r["annotator"], r["time"]) for r in rows} == {(a, t) for a, t, _ in expected}
+    assert len(rows) == 2400 and {(r["annotator"], r["time"]) for r in rows} == {
+        (a, t) for a, t, _ in expected
+    }
 
 
 # -- SIGKILL in the middle of an append -----------------------------------------------------------
@@ -83,7 +88,7 @@ def append_until_killed(root, doc, worker, done, chunk):
 
         def write_in_pieces(fd, data):
             for k in range(0, len(data), chunk):
-                real_write(fd, data[k:k + chunk])
+                real_write(fd, data[k : k + chunk])
                 time.sleep(0.0003)
             return len(data)
 
@@ -192,14 +197,26 @@ def test_a_damaged_store_file_is_an_error_naming_it_not_a_traceback(store, doc):
 
 
 # -- exports ---------------------------------------------------------------------------------
-_FIELD_TEXT = st.text(st.characters() | st.sampled_from(list(',"\n\r;\t\u2028\x85\\') + ["\ud800"]), max_size=20)
-RECORDS = st.lists(st.builds(
-    LabelRecord, doc_id=_FIELD_TEXT, doc_sha256=st.text("0123456789abcdef", min_size=1, max_size=8),
-    index=st.integers(0, 10 ** 6), start=st.integers(0, 10 ** 9), end=st.integers(0, 10 ** 9),
-    text_sha256=st.text("0123456789abcdef", min_size=1, max_size=16),
-    label=st.sampled_from(["core-story", "related-article", "promo", "nav", "duplicate", "not-core"]),
-    annotator=_FIELD_TEXT, time=_FIELD_TEXT, adjudicated=st.booleans(), retracted=st.booleans()),
-    max_size=30)
+_FIELD_TEXT = st.text(
+    st.characters() | st.sampled_from(list(',"\n\r;\t\u2028\x85\\') + ["\ud800"]), max_size=20
+)
+RECORDS = st.lists(
+    st.builds(
+        LabelRecord,
+        doc_id=_FIELD_TEXT,
+        doc_sha256=st.text("0123456789abcdef", min_size=1, max_size=8),
+        index=st.integers(0, 10**6),
+        start=st.integers(0, 10**9),
+        end=st.integers(0, 10**9),
+        text_sha256=st.text("0123456789abcdef", min_size=1, max_size=16),
+        label=st.sampled_from(["core-story", "related-article", "promo", "nav", "duplicate", "not-core"]),
+        annotator=_FIELD_TEXT,
+        time=_FIELD_TEXT,
+        adjudicated=st.booleans(),
+        retracted=st.booleans(),
+    ),
+    max_size=30,
+)
 
 
 @settings(max_examples=50, deadline=None)

@@ -1,13 +1,15 @@
 """EM over coarse not-core labels: each refit is the fit scikit-learn would make on rows
 repeated once per class the row may be, weighted by its share."""
+
 import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
 from segmenter.model import _COARSE, CLASSES, COARSE_CLASSES, PartialLabelLogisticRegression
 
-CORE, RELATED, PROMO, NAV, DUP = (CLASSES.index(c) for c in
-                                  ("core-story", "related-article", "promo", "nav", "duplicate"))
+CORE, RELATED, PROMO, NAV, DUP = (
+    CLASSES.index(c) for c in ("core-story", "related-article", "promo", "nav", "duplicate")
+)
 
 
 def _pages(seed=0, n=600, d=5):
@@ -39,8 +41,10 @@ def _reference(X, codes, w, em_iterations, min_share, tol):
         rows, cols = np.nonzero(q >= min_share)
         split = q[rows, cols] / q[rows].sum(axis=1, where=q[rows] >= min_share)
         lr = LogisticRegression(tol=tol, max_iter=10_000).fit(
-            np.vstack([Z[fine], Z[coarse][rows]]), np.concatenate([codes[fine], others[cols]]),
-            sample_weight=np.concatenate([w[fine], w[coarse][rows] * split]))
+            np.vstack([Z[fine], Z[coarse][rows]]),
+            np.concatenate([codes[fine], others[cols]]),
+            sample_weight=np.concatenate([w[fine], w[coarse][rows] * split]),
+        )
         q = share(lr)
     return lr, Z
 

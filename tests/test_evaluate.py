@@ -1,5 +1,6 @@
 """python -m segmenter.evaluate: the standard metric, its bootstrap, the baselines, the
 held-out checks and the command line."""
+
 import gzip
 import json
 import math
@@ -8,13 +9,12 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import REPO
 
 from segmenter import evaluate as E
 from segmenter import metrics as M
 from segmenter.segment import segment
 from segmenter.store import Document, LabelRecord, LabelStore, paragraph_hash, sha256_text
-
-from conftest import REPO
 
 LONG = "This is a long line of story text with well over ten words in it, for sure."
 STORY2 = "The council voted on Tuesday to close the old bridge to traffic for a year of repairs."
@@ -71,9 +71,9 @@ def test_empty_gold_counts_for_precision_only():
 
 
 def test_partial_overlap_exact_numbers():
-    gold = "one two three four five six"                         # 3 shingles
-    a = "one two three four five seven"                          # 2 shared, 1 extra, 1 missed
-    b = "one two three four five six seven eight"                # 3 shared, 2 extra
+    gold = "one two three four five six"  # 3 shingles
+    a = "one two three four five seven"  # 2 shared, 1 extra, 1 missed
+    b = "one two three four five six seven eight"  # 3 shared, 2 extra
     assert M.shingle_match(gold, a) == (0.5, 0.25, 0.25)
     assert M.shingle_match(gold, b) == pytest.approx((0.6, 0.4, 0.0))
     s = M.evaluate_texts([gold, gold], [a, b])
@@ -129,7 +129,7 @@ def test_baselines_on_a_tiny_corpus(tmp_path):
     labels = ["other", "other", "core-story", "core-story", "other"]
     path = _write(tmp_path / "c.jsonl", [_doc(text, labels=labels)])
     [doc] = E.read_corpus(path)
-    assert doc.gold == f"{LONG}\n{STORY2}"          # from the labels when there is no truth
+    assert doc.gold == f"{LONG}\n{STORY2}"  # from the labels when there is no truth
     assert E.keep_everything(doc).text == "\n".join(doc.lines)
     long = E.long_lines(doc)
     assert long.text == f"{LONG}\n{STORY2}" and long.kept.tolist() == [False, False, True, True, False]
@@ -145,16 +145,18 @@ def test_baselines_on_a_tiny_corpus(tmp_path):
 
 def test_related_article_lines_kept_are_counted(tmp_path):
     text = f"{LONG}\nOther story: a teaser card of another article\nNav"
-    path = _write(tmp_path / "c.jsonl", [_doc(text, truth=LONG, labels=["core-story", "related-article", "other"])])
+    path = _write(
+        tmp_path / "c.jsonl", [_doc(text, truth=LONG, labels=["core-story", "related-article", "other"])]
+    )
     docs = E.read_corpus(path)
     proba = np.zeros((3, 5))
-    proba[0, 0] = proba[1, 0] = 1.0    # story and teaser kept as core-story
-    proba[2, 3] = 1.0                  # nav
+    proba[0, 0] = proba[1, 0] = 1.0  # story and teaser kept as core-story
+    proba[2, 3] = 1.0  # nav
     model = [E.line_predictions(docs[0].lines, proba, None)]
     lf = E.line_figures(docs, {"segmenter": model, "keep-everything": [E.keep_everything(docs[0])]})
     assert lf["related_article_kept_as_core"]["segmenter"]["lines"] == 1
     assert lf["classes"]["related-article"]["segmenter"]["per_line"]["recall"] == 0.0
-    assert "keep-everything" not in lf["classes"]["related-article"]   # it predicts no classes
+    assert "keep-everything" not in lf["classes"]["related-article"]  # it predicts no classes
 
 
 def test_spillover_only_and_limit(tmp_path):
@@ -166,12 +168,16 @@ def test_spillover_only_and_limit(tmp_path):
 
 
 def test_justext_wrapping():
-    assert E.justext_html(["a < b", 'x & "y"']) == \
-        "<html><body><p>a &lt; b</p><p>x &amp; &quot;y&quot;</p></body></html>"
+    assert (
+        E.justext_html(["a < b", 'x & "y"'])
+        == "<html><body><p>a &lt; b</p><p>x &amp; &quot;y&quot;</p></body></html>"
+    )
     pytest.importorskip("justext")
-    body = ("The council said on Tuesday that it would close the old bridge for a year, "
-            "because the engineers who inspected it in the spring found that the steel was "
-            "weaker than they had thought and that the repairs could not wait any longer.")
+    body = (
+        "The council said on Tuesday that it would close the old bridge for a year, "
+        "because the engineers who inspected it in the spring found that the steel was "
+        "weaker than they had thought and that the repairs could not wait any longer."
+    )
     pred = E.justext_lines(["Home", "News", "Sport", body, "Contact us"])
     assert pred.text == body
     assert pred.kept.tolist() == [False, False, False, True, False]
@@ -179,11 +185,15 @@ def test_justext_wrapping():
 
 # -- held-out checks ----------------------------------------------------------------------
 def test_store_documents_are_matched_by_text_or_by_id_and_url():
-    store = [Document("wcxb-dev/0001", "other text", sha256_text("other text"), url="http://a/1"),
-             Document("seeds/x.txt", "page text", sha256_text("page text"))]
-    docs = [E.CorpusDoc("c:1", "0001", "http://a/1", "changed", ["changed"], "", None),
-            E.CorpusDoc("c:2", None, None, "page text", ["page text"], "", None),
-            E.CorpusDoc("c:3", "0001", "http://elsewhere", "new", ["new"], "", None)]
+    store = [
+        Document("wcxb-dev/0001", "other text", sha256_text("other text"), url="http://a/1"),
+        Document("seeds/x.txt", "page text", sha256_text("page text")),
+    ]
+    docs = [
+        E.CorpusDoc("c:1", "0001", "http://a/1", "changed", ["changed"], "", None),
+        E.CorpusDoc("c:2", None, None, "page text", ["page text"], "", None),
+        E.CorpusDoc("c:3", "0001", "http://elsewhere", "new", ["new"], "", None),
+    ]
     assert E.match_store(docs, store) == [0, 1, None]
 
 
@@ -191,15 +201,31 @@ def _synthetic_store(root, n=6):
     """A store of ``n`` small labelled pages (story lines core-story, the rest nav)."""
     docs, records = [], []
     for d in range(n):
-        text = (f"Menu {d}\nHome\n" + "\n".join(f"Story {d} sentence {j} tells what happened in town {d} "
-                                                 f"on day {j}, said the mayor." for j in range(4))
-                + f"\nShare this\nFooter {d}\n")
+        text = (
+            f"Menu {d}\nHome\n"
+            + "\n".join(
+                f"Story {d} sentence {j} tells what happened in town {d} on day {j}, said the mayor."
+                for j in range(4)
+            )
+            + f"\nShare this\nFooter {d}\n"
+        )
         doc = Document(f"syn/{d}", text, sha256_text(text))
         docs.append(doc)
         for p in segment(text):
             lab = "core-story" if p.text.startswith("Story") else "nav"
-            records.append(LabelRecord(doc.doc_id, doc.sha256, p.index, p.start, p.end,
-                                       paragraph_hash(p.text), lab, "t", "2026-01-01T00:00:00+00:00"))
+            records.append(
+                LabelRecord(
+                    doc.doc_id,
+                    doc.sha256,
+                    p.index,
+                    p.start,
+                    p.end,
+                    paragraph_hash(p.text),
+                    lab,
+                    "t",
+                    "2026-01-01T00:00:00+00:00",
+                )
+            )
     LabelStore(root).write_shard("syn", docs, records)
     return docs
 
@@ -239,10 +265,20 @@ def test_repeats_report_each_seeds_figures_and_the_spread_between_them(tmp_path,
     import segmenter.train as T
 
     store_docs = _synthetic_store(tmp_path / "labels")
-    story = lambda d: "\n".join(t for t in d.text.splitlines() if t.startswith("Story"))
+
+    def story(d):
+        return "\n".join(t for t in d.text.splitlines() if t.startswith("Story"))
+
     # pages 0-2 carry more furniture and are flagged heavy spillover: their figures differ
-    corpus = [_doc(d.text + ("Related\nMore news from town\nSign up today\n" if i < 3 else ""), truth=story(d),
-                   spillover=i < 3, spillover_heavy=i < 3) for i, d in enumerate(store_docs)]
+    corpus = [
+        _doc(
+            d.text + ("Related\nMore news from town\nSign up today\n" if i < 3 else ""),
+            truth=story(d),
+            spillover=i < 3,
+            spillover_heavy=i < 3,
+        )
+        for i, d in enumerate(store_docs)
+    ]
     path = _write(tmp_path / "c.jsonl", corpus)
     seeds = []
 
@@ -251,7 +287,10 @@ def test_repeats_report_each_seeds_figures_and_the_spread_between_them(tmp_path,
             self.other = other
 
         def predict_proba(self, X):
-            return [np.where(x[:, :1] > 2.5, [0.7, 0, 0, 0.3, 0], [self.other, 0, 0, 1 - self.other, 0]) for x in X]
+            return [
+                np.where(x[:, :1] > 2.5, [0.7, 0, 0, 0.3, 0], [self.other, 0, 0, 1 - self.other, 0])
+                for x in X
+            ]
 
     def fake_fit(xs, labels, w, groups, seed, *rest, **kw):
         seeds.append(seed)
@@ -262,9 +301,29 @@ def test_repeats_report_each_seeds_figures_and_the_spread_between_them(tmp_path,
     monkeypatch.setattr(T, "fit_classifier", fake_fit)
     out, meta = tmp_path / "out.json", tmp_path / "m.json"
     meta.write_text("{}")
-    code, stdout, err = _main([str(path), "--cv", "3", "--repeats", "3", "--seed", "5", "--threshold", "0.6",
-                               "--no-justext", "--labels", str(tmp_path / "labels"), "--resamples", "20",
-                               "--json", str(out), "--record", str(meta)], capsys)
+    code, stdout, err = _main(
+        [
+            str(path),
+            "--cv",
+            "3",
+            "--repeats",
+            "3",
+            "--seed",
+            "5",
+            "--threshold",
+            "0.6",
+            "--no-justext",
+            "--labels",
+            str(tmp_path / "labels"),
+            "--resamples",
+            "20",
+            "--json",
+            str(out),
+            "--record",
+            str(meta),
+        ],
+        capsys,
+    )
     assert code == 0, err
     assert sorted(set(seeds)) == [5, 6, 7] and len(seeds) == 9  # 3 fold models per repeat
     result = json.loads(out.read_text())
@@ -281,15 +340,23 @@ def test_repeats_report_each_seeds_figures_and_the_spread_between_them(tmp_path,
     assert rep["subsets"]["spillover_heavy"]["f1"][0] < rep["subsets"]["no_spillover"]["f1"][0]
     heavy = rep["subsets"]["spillover_heavy"]
     row = next(line for line in stdout.splitlines() if line.startswith("  pages with heavy spillover (3)"))
-    assert f"{heavy['f1'][0]:6.3f}  1.000  1.000" in row and f"{heavy['f1_mean']:6.3f} ± {heavy['f1_sd']:.3f}" in row
+    assert (
+        f"{heavy['f1'][0]:6.3f}  1.000  1.000" in row
+        and f"{heavy['f1_mean']:6.3f} ± {heavy['f1_sd']:.3f}" in row
+    )
     assert "Repeated cross-validation, 3 seeds (5, 6, 7)" in stdout
     recorded = json.loads(meta.read_text())["evaluations"]["c.jsonl"]["repeats"]
-    assert recorded["seeds"] == [5, 6, 7] and recorded["subsets"]["all"]["f1_sd"] == round(rep["subsets"]["all"]["f1_sd"], 4)
+    assert recorded["seeds"] == [5, 6, 7] and recorded["subsets"]["all"]["f1_sd"] == round(
+        rep["subsets"]["all"]["f1_sd"], 4
+    )
 
 
 def test_repeats_need_cross_validation(tmp_path, capsys):
     path = _write(tmp_path / "c.jsonl", [_doc(LONG, truth=LONG)])
-    for args, message in ((["--repeats", "2"], "--repeats needs --cv"), (["--cv", "3", "--repeats", "0"], "at least 1")):
+    for args, message in (
+        (["--repeats", "2"], "--repeats needs --cv"),
+        (["--cv", "3", "--repeats", "0"], "at least 1"),
+    ):
         with pytest.raises(SystemExit) as exc:
             E.main([str(path), *args])
         assert exc.value.code == 2 and message in capsys.readouterr().err
@@ -299,13 +366,38 @@ def test_repeats_need_cross_validation(tmp_path, capsys):
 
 def test_repeat_summary_records_undefined_figures_as_null():
     # a subset where one seed's model kept nothing has no precision: null, not a crash
-    result = {"corpus": "/x/c.jsonl", "model": {"mode": "cv"}, "held_out": {"summary": "yes"}, "standard": {},
-              "repeats": {"seeds": [0, 1], "subsets": {"all": {
-                  "documents": 3, "f1": [0.51234, None], "f1_mean": None, "f1_sd": None,
-                  "precision_mean": 0.7, "recall_mean": float("nan")}}}}
+    result = {
+        "corpus": "/x/c.jsonl",
+        "model": {"mode": "cv"},
+        "held_out": {"summary": "yes"},
+        "standard": {},
+        "repeats": {
+            "seeds": [0, 1],
+            "subsets": {
+                "all": {
+                    "documents": 3,
+                    "f1": [0.51234, None],
+                    "f1_mean": None,
+                    "f1_sd": None,
+                    "precision_mean": 0.7,
+                    "recall_mean": float("nan"),
+                }
+            },
+        },
+    }
     rep = E.summarize(result)["repeats"]
-    assert rep == {"seeds": [0, 1], "subsets": {"all": {"f1": [0.5123, None], "f1_mean": None, "f1_sd": None,
-                                                         "precision_mean": 0.7, "recall_mean": None}}}
+    assert rep == {
+        "seeds": [0, 1],
+        "subsets": {
+            "all": {
+                "f1": [0.5123, None],
+                "f1_mean": None,
+                "f1_sd": None,
+                "precision_mean": 0.7,
+                "recall_mean": None,
+            }
+        },
+    }
     json.dumps(rep, allow_nan=False)
 
 
@@ -313,8 +405,9 @@ def test_documents_in_the_label_store_get_a_not_held_out_warning(tmp_path, shipp
     store_docs = _synthetic_store(tmp_path / "labels", n=2)
     path = _write(tmp_path / "c.jsonl", [_doc(store_docs[0].text, truth="x"), _doc(LONG, truth=LONG)])
     logged = []
-    res = E.evaluate(E.Options(str(path), labels=str(tmp_path / "labels"), resamples=10, justext=False),
-                     log=logged.append)
+    res = E.evaluate(
+        E.Options(str(path), labels=str(tmp_path / "labels"), resamples=10, justext=False), log=logged.append
+    )
     assert res["held_out"]["held_out"] is False and res["held_out"]["documents_in_store"] == 1
     assert any("NOT held-out" in w for w in res["warnings"]) and any("NOT held-out" in s for s in logged)
     assert "WARNING" in E.format_report(res)
@@ -340,19 +433,23 @@ def _main(args, capsys):
 def test_malformed_line_is_a_one_line_error_naming_file_and_line(tmp_path):
     path = tmp_path / "bad.jsonl"
     path.write_text(json.dumps(_doc(LONG, truth=LONG)) + "\n\n{not json\n", encoding="utf-8")
-    res = subprocess.run([sys.executable, "-m", "segmenter.evaluate", str(path)],
-                         capture_output=True, text=True, cwd=REPO)
+    res = subprocess.run(
+        [sys.executable, "-m", "segmenter.evaluate", str(path)], capture_output=True, text=True, cwd=REPO
+    )
     assert res.returncode == 2
     assert f"{path}:3" in res.stderr and len(res.stderr.strip().splitlines()) == 1
     assert res.stdout == ""
 
 
-@pytest.mark.parametrize("obj, message", [
-    ({"truth": "x"}, "'text'"),
-    ({"text": "a\nb"}, "needs 'truth' or per-line labels"),
-    ({"text": "a\nb", "labels": ["core-story"]}, "1 labels for 2 lines"),
-    ([1, 2], "expected a JSON object"),
-])
+@pytest.mark.parametrize(
+    "obj, message",
+    [
+        ({"truth": "x"}, "'text'"),
+        ({"text": "a\nb"}, "needs 'truth' or per-line labels"),
+        ({"text": "a\nb", "labels": ["core-story"]}, "1 labels for 2 lines"),
+        ([1, 2], "expected a JSON object"),
+    ],
+)
 def test_bad_records_name_their_line(tmp_path, capsys, obj, message):
     path = _write(tmp_path / "c.jsonl", [_doc(LONG, truth=LONG), obj])
     code, out, err = _main([str(path)], capsys)
@@ -373,25 +470,61 @@ def test_help_explains_every_option(capsys):
         E.main(["--help"])
     assert exc.value.code == 0
     out = capsys.readouterr().out
-    for opt in ("--model", "--cv", "--threshold", "--labels", "--limit", "--spillover-only", "--json",
-                "--resamples", "--seed", "--jobs", "--no-justext", "--sweep"):
+    for opt in (
+        "--model",
+        "--cv",
+        "--threshold",
+        "--labels",
+        "--limit",
+        "--spillover-only",
+        "--json",
+        "--resamples",
+        "--seed",
+        "--jobs",
+        "--no-justext",
+        "--sweep",
+    ):
         assert opt in out
 
 
 def test_end_to_end_with_the_shipped_model_writes_json(tmp_path):
     corpus = [
-        _doc(f"Home\nNews\n{LONG}\n{STORY2}\nShare this\nRelated: another story teaser line",
-             truth=f"{LONG}\n{STORY2}", spillover=True, spillover_heavy=False,
-             labels=["other", "other", "core-story", "core-story", "other", "related-article"]),
-        _doc(f"Menu\n{STORY2}\nFooter", truth=STORY2, spillover=False, spillover_heavy=False,
-             labels=["other", "core-story", "other"]),
+        _doc(
+            f"Home\nNews\n{LONG}\n{STORY2}\nShare this\nRelated: another story teaser line",
+            truth=f"{LONG}\n{STORY2}",
+            spillover=True,
+            spillover_heavy=False,
+            labels=["other", "other", "core-story", "core-story", "other", "related-article"],
+        ),
+        _doc(
+            f"Menu\n{STORY2}\nFooter",
+            truth=STORY2,
+            spillover=False,
+            spillover_heavy=False,
+            labels=["other", "core-story", "other"],
+        ),
         _doc("Login\nSubscribe", truth="", spillover=False, spillover_heavy=False, labels=["other", "other"]),
     ]
     path = _write(tmp_path / "c.jsonl.gz", corpus, gz=True)
     out = tmp_path / "out.json"
-    res = subprocess.run([sys.executable, "-m", "segmenter", "evaluate", str(path), "--json", str(out),
-                          "--labels", str(tmp_path), "--resamples", "50"],
-                         capture_output=True, text=True, cwd=REPO)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "segmenter",
+            "evaluate",
+            str(path),
+            "--json",
+            str(out),
+            "--labels",
+            str(tmp_path),
+            "--resamples",
+            "50",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     assert res.returncode == 0, res.stderr
     assert "segmenter" in res.stdout and "keep everything" in res.stdout and "held-out: yes" in res.stdout
     fig = json.loads(out.read_text())
@@ -401,7 +534,9 @@ def test_end_to_end_with_the_shipped_model_writes_json(tmp_path):
     systems = fig["standard"]["all"]["systems"]
     assert {"segmenter", "keep-everything", "lines-10-words"} <= set(systems)
     keep = systems["keep-everything"]
-    assert keep["recall"] == 1.0 and keep["documents_with_gold"] == 2 and keep["documents_with_prediction"] == 3
+    assert (
+        keep["recall"] == 1.0 and keep["documents_with_gold"] == 2 and keep["documents_with_prediction"] == 3
+    )
     for name in ("segmenter", "keep-everything", "lines-10-words"):
         assert 0.0 <= systems[name]["f1"] <= 1.0 and systems[name]["f1_std"] is not None
     assert systems["lines-10-words"]["f1"] == 1.0
@@ -413,13 +548,34 @@ def test_end_to_end_with_the_shipped_model_writes_json(tmp_path):
 
 
 def test_sweep_scores_the_same_run_at_each_threshold(tmp_path, capsys):
-    corpus = [_doc(f"Home\nNews\n{LONG}\n{STORY2}\nShare this", truth=f"{LONG}\n{STORY2}",
-                   labels=["other", "other", "core-story", "core-story", "other"]),
-              _doc(f"Menu\n{STORY2}\nFooter", truth=STORY2, labels=["other", "core-story", "other"])]
+    corpus = [
+        _doc(
+            f"Home\nNews\n{LONG}\n{STORY2}\nShare this",
+            truth=f"{LONG}\n{STORY2}",
+            labels=["other", "other", "core-story", "core-story", "other"],
+        ),
+        _doc(f"Menu\n{STORY2}\nFooter", truth=STORY2, labels=["other", "core-story", "other"]),
+    ]
     path = _write(tmp_path / "c.jsonl", corpus)
     out = tmp_path / "out.json"
-    assert _main([str(path), "--sweep", "0,1", "--no-justext", "--labels", str(tmp_path),
-                  "--resamples", "20", "--json", str(out)], capsys)[0] == 0
+    assert (
+        _main(
+            [
+                str(path),
+                "--sweep",
+                "0,1",
+                "--no-justext",
+                "--labels",
+                str(tmp_path),
+                "--resamples",
+                "20",
+                "--json",
+                str(out),
+            ],
+            capsys,
+        )[0]
+        == 0
+    )
     systems = json.loads(out.read_text())["standard"]["all"]["systems"]
     # p(core) >= 0 keeps every line; p(core) >= 1 keeps none (probabilities stay below 1)
     assert systems["segmenter@0"] == systems["keep-everything"]
@@ -434,18 +590,31 @@ def test_record_merges_held_out_figures_into_model_metadata_and_refuses_seen_doc
 
     meta = tmp_path / "m.json"
     meta.write_text(json.dumps({"sha256": "abc"}))
-    result = {"corpus": "/x/l3s_gn1.jsonl.gz", "documents": 2, "model": {"mode": "shipped", "sha256": "abc"},
-              "held_out": {"held_out": True, "summary": "yes"},
-              "standard": {"all": {"systems": {
-                  "segmenter": {"precision": 0.9, "recall": 0.95, "f1": 0.92, "f1_std": 0.01},
-                  "justext": {"precision": 0.8, "recall": 0.8, "f1": 0.8, "f1_std": 0.02}}}},
-              "calibration": {"lines": 40, "ece": 0.031234, "brier": 0.07, "bins": []}}
+    result = {
+        "corpus": "/x/l3s_gn1.jsonl.gz",
+        "documents": 2,
+        "model": {"mode": "shipped", "sha256": "abc"},
+        "held_out": {"held_out": True, "summary": "yes"},
+        "standard": {
+            "all": {
+                "systems": {
+                    "segmenter": {"precision": 0.9, "recall": 0.95, "f1": 0.92, "f1_std": 0.01},
+                    "justext": {"precision": 0.8, "recall": 0.8, "f1": 0.8, "f1_std": 0.02},
+                }
+            }
+        },
+        "calibration": {"lines": 40, "ece": 0.031234, "brier": 0.07, "bins": []},
+    }
     record_summary(meta, result)
     rec = json.loads(meta.read_text())
     assert rec["sha256"] == "abc"
     assert rec["evaluations"]["l3s_gn1.jsonl.gz"]["standard"]["all"]["segmenter"]["f1"] == 0.92
     assert rec["evaluations"]["l3s_gn1.jsonl.gz"]["f1_over_justext"] == 0.12
-    assert rec["evaluations"]["l3s_gn1.jsonl.gz"]["calibration"] == {"ece": 0.0312, "brier": 0.07, "lines": 40}
+    assert rec["evaluations"]["l3s_gn1.jsonl.gz"]["calibration"] == {
+        "ece": 0.0312,
+        "brier": 0.07,
+        "lines": 40,
+    }
     result["held_out"] = {"held_out": False}
     with pytest.raises(EvaluationError, match="not held-out"):
         record_summary(meta, result)

@@ -1,10 +1,10 @@
 """The feature transformer: one row per paragraph, pages independent of each other, and the
 duplication and heading signals the model leans on."""
+
 import numpy as np
+from conftest import SEEDS, read_seed
 
 from segmenter.features import ParagraphFeatures
-
-from conftest import SEEDS, read_seed
 
 NAMES = list(ParagraphFeatures().get_feature_names_out())
 
@@ -28,10 +28,12 @@ def test_paragraphs_given_with_line_breaks_inside_still_get_one_row_each():
 
 
 def test_a_repeat_ignoring_case_punctuation_and_underscores_is_an_exact_duplicate():
-    paras = ["The council voted on Tuesday to close the old bridge.",
-             "the council voted on tuesday -- to close the OLD bridge",
-             "The_council voted on Tuesday to close the old bridge",
-             "Something else entirely, said the mayor of the town."]
+    paras = [
+        "The council voted on Tuesday to close the old bridge.",
+        "the council voted on tuesday -- to close the OLD bridge",
+        "The_council voted on Tuesday to close the old bridge",
+        "Something else entirely, said the mayor of the town.",
+    ]
     rows = ParagraphFeatures().document_features(paras)
     assert _column(rows, "dup_exact") == [0.0, 1.0, 1.0, 0.0]
     assert _column(rows, "log_repeats")[0] == np.float32(np.log(3))
@@ -75,9 +77,15 @@ def test_capitalised_words_and_word_lengths_come_from_the_one_tokenizing_pass():
 
 def test_a_comment_thread_is_marked_by_its_bylines_stamps_and_heading():
     story = "The council voted on Tuesday to close the old bridge for repairs."
-    thread = ["59 Comments on “The bridge closes”", "Sharon says", "December 18, 2025, 10:00 pm",
-              "I drive over it every day, so this is bad news for me.", "Reply",
-              "by geekmux ( 1040042 ) writes:", "They should have fixed it years ago, honestly."]
+    thread = [
+        "59 Comments on “The bridge closes”",
+        "Sharon says",
+        "December 18, 2025, 10:00 pm",
+        "I drive over it every day, so this is bad news for me.",
+        "Reply",
+        "by geekmux ( 1040042 ) writes:",
+        "They should have fixed it years ago, honestly.",
+    ]
     rows = ParagraphFeatures().document_features([story, story + " More.", *thread])
     assert _column(rows, "comment_mark") == [0, 0, 0, 1, 0, 0, 1, 1, 0]
     # the heading keeps the page name after its bar, and everything after it is the thread's
@@ -90,10 +98,15 @@ def test_a_comment_thread_is_marked_by_its_bylines_stamps_and_heading():
 
 
 def test_share_buttons_are_social_lines_only_when_short():
-    rows = ParagraphFeatures().document_features([
-        "Click to share on WhatsApp (Opens in new window) WhatsApp", "Email",
-        "Russia restricted calls on WhatsApp and Telegram this week, regulators in Moscow said on Monday.",
-        "© 2025 Example News", "About us"])
+    rows = ParagraphFeatures().document_features(
+        [
+            "Click to share on WhatsApp (Opens in new window) WhatsApp",
+            "Email",
+            "Russia restricted calls on WhatsApp and Telegram this week, regulators in Moscow said on Monday.",
+            "© 2025 Example News",
+            "About us",
+        ]
+    )
     assert _column(rows, "social") == [1, 1, 0, 0, 0]
     assert _column(rows, "copyright_before") == [0, 0, 0, 0, 1]
 
@@ -108,4 +121,3 @@ def test_dotted_and_dotless_i_still_match_comment_and_share_patterns():
 def test_paragraphs_given_with_their_own_newlines_are_tested_as_written():
     rows = ParagraphFeatures().document_features(["Comments\n| Garden Blog", "Home | News", "x"])
     assert _column(rows, "has_pipe") == [0.0, 1.0, 0.0]
-

@@ -2,29 +2,65 @@
 the kept paragraphs are the input's own paragraphs (a subsequence, each unchanged), offsets
 slice the input, time grows linearly with the input, and a non-str is a TypeError that says
 what to pass."""
+
 import gc
 import statistics
 import time
 
 import pytest
+from conftest import SEEDS, read_seed
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import segmenter
 from segmenter.augment import perturb_paragraph
 
-from conftest import SEEDS, read_seed
-
 SEED_PARAGRAPHS = [p.text for s in SEEDS for p in segmenter.segment(read_seed(s))]
 SEED_WORDS = sorted({w for t in SEED_PARAGRAPHS for w in t.split()})
 
 # NUL, lone surrogates, bidi controls, RTL letters, combining marks, emoji (with ZWJ), BOM,
 # the replacement character, and every line break and blank str.splitlines / str.strip know
-_SPECIAL = ["\x00", "\ud800", "\udfff", "\udc80", "\u202e", "\u202d", "\u200f", "\u200e", "\u2067",
-            "\u05e9\u05dc\u05d5\u05dd", "\u0627\u0644\u062e\u0628\u0631", "e\u0301", "\u0308", "\u20dd",
-            "\U0001F600", "\U0001F469\u200d\U0001F4BB", "\U0001F1FA\U0001F1F8", "\ufeff", "\ufffd",
-            "\r\n", "\r", "\n", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029",
-            "\t", " ", "\xa0", "\u3000", "\u200b", "5 hours ago", "Related Articles", ".", "?"]
+_SPECIAL = [
+    "\x00",
+    "\ud800",
+    "\udfff",
+    "\udc80",
+    "\u202e",
+    "\u202d",
+    "\u200f",
+    "\u200e",
+    "\u2067",
+    "\u05e9\u05dc\u05d5\u05dd",
+    "\u0627\u0644\u062e\u0628\u0631",
+    "e\u0301",
+    "\u0308",
+    "\u20dd",
+    "\U0001f600",
+    "\U0001f469\u200d\U0001f4bb",
+    "\U0001f1fa\U0001f1f8",
+    "\ufeff",
+    "\ufffd",
+    "\r\n",
+    "\r",
+    "\n",
+    "\x0b",
+    "\x0c",
+    "\x1c",
+    "\x1d",
+    "\x1e",
+    "\x85",
+    "\u2028",
+    "\u2029",
+    "\t",
+    " ",
+    "\xa0",
+    "\u3000",
+    "\u200b",
+    "5 hours ago",
+    "Related Articles",
+    ".",
+    "?",
+]
 _PIECES = st.sampled_from(_SPECIAL) | st.characters() | st.characters(categories=["Cs"])
 
 
@@ -47,8 +83,9 @@ _LINES = st.one_of(
 PAGES = st.builds(lambda lines, sep: sep.join(lines), st.lists(_LINES, max_size=40), _BREAKS)
 ANY_TEXT = junk(150)
 
-FUZZ = settings(max_examples=50, deadline=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 
 
 def is_subsequence(kept: list[str], paragraphs: list[str]) -> bool:
@@ -62,7 +99,7 @@ def check_promises(text: str, model) -> None:
     paras = segmenter.segment(text)
     texts = [p.text for p in paras]
     for p in paras:
-        assert text[p.start:p.end] == p.text
+        assert text[p.start : p.end] == p.text
     out = segmenter.clean(text, model=model)
     assert isinstance(out, str)
     kept = out.split("\n") if out else []
@@ -118,9 +155,9 @@ def test_clean_many_agrees_with_clean_on_fuzzed_pages(shipped_model, texts, batc
 
 # -- big inputs ------------------------------------------------------------------------------
 def test_one_10_mb_line(shipped_model):
-    text = long_line(10 * 2 ** 20)
+    text = long_line(10 * 2**20)
     paras = segmenter.segment(text)
-    assert len(paras) == 1 and text[paras[0].start:paras[0].end] == paras[0].text
+    assert len(paras) == 1 and text[paras[0].start : paras[0].end] == paras[0].text
     out = segmenter.clean(text, model=shipped_model)
     assert out in ("", paras[0].text)
 
@@ -129,7 +166,7 @@ def test_100_000_one_word_lines(shipped_model):
     text = "\n".join(SEED_WORDS[i % len(SEED_WORDS)] for i in range(100_000))
     paras = segmenter.segment(text)
     assert len(paras) == 100_000
-    assert all(text[p.start:p.end] == p.text for p in paras)
+    assert all(text[p.start : p.end] == p.text for p in paras)
     out = segmenter.clean(text, model=shipped_model)
     assert is_subsequence(out.split("\n") if out else [], [p.text for p in paras])
 
@@ -149,8 +186,10 @@ def seed_lines(n_paragraphs: int) -> str:
     """The seed paragraphs over and over (cheap to build; segment() does not read words),
     indented and separated by blank lines and mixed line ends now and then."""
     ends = ["\n", "\r\n", "\n\n", "\u2028", "\n \t\n"]
-    return "".join(("  " if k % 5 == 0 else "") + SEED_PARAGRAPHS[k % len(SEED_PARAGRAPHS)] + ends[k % 5]
-                   for k in range(n_paragraphs))
+    return "".join(
+        ("  " if k % 5 == 0 else "") + SEED_PARAGRAPHS[k % len(SEED_PARAGRAPHS)] + ends[k % 5]
+        for k in range(n_paragraphs)
+    )
 
 
 def long_line(n_chars: int) -> str:
@@ -178,11 +217,15 @@ def median_cpu_seconds(fn, small, large, repeats=3) -> tuple[float, float]:
     return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
 
 
-@pytest.mark.parametrize("what, build, small", [
-    ("clean", news_like, 1_000),        # 1 000 vs 10 000 paragraphs
-    ("clean", long_line, 100_000),      # one line of 100 kB vs 1 MB
-    ("segment", seed_lines, 30_000),    # 30 000 vs 300 000 paragraphs
-], ids=["clean-paragraphs", "clean-one-long-line", "segment-paragraphs"])
+@pytest.mark.parametrize(
+    "what, build, small",
+    [
+        ("clean", news_like, 1_000),  # 1 000 vs 10 000 paragraphs
+        ("clean", long_line, 100_000),  # one line of 100 kB vs 1 MB
+        ("segment", seed_lines, 30_000),  # 30 000 vs 300 000 paragraphs
+    ],
+    ids=["clean-paragraphs", "clean-one-long-line", "segment-paragraphs"],
+)
 def test_time_grows_linearly_with_the_input(shipped_model, what, build, small):
     """10x the input takes < 15x the time (median of 3; not a wall-clock limit). A quadratic
     step would take ~100x. Inputs are large enough to be out of the CPU caches already (a
@@ -192,25 +235,34 @@ def test_time_grows_linearly_with_the_input(shipped_model, what, build, small):
     if what == "segment":
         fn = segmenter.segment
     else:
+
         def fn(text):
             return segmenter.clean(text, model=shipped_model)
+
     fn(small_text)  # warm up (and a small input is never so small that it fits in a CPU cache)
     t_small, t_large = median_cpu_seconds(fn, small_text, large_text)
-    assert t_large < 15 * t_small, (f"{what} on {build.__name__}: 10x the input took "
-                                    f"{t_large / t_small:.1f}x the time ({t_small:.3f} s -> {t_large:.3f} s)")
+    assert t_large < 15 * t_small, (
+        f"{what} on {build.__name__}: 10x the input took "
+        f"{t_large / t_small:.1f}x the time ({t_small:.3f} s -> {t_large:.3f} s)"
+    )
 
 
 # -- wrong types -----------------------------------------------------------------------------
 @pytest.mark.parametrize("bad", [b"bytes", bytearray(b"x"), None, 3, ["a line"]], ids=repr)
 def test_non_str_page_is_a_type_error_that_says_to_pass_str(shipped_model, bad):
-    for call in (lambda: segmenter.segment(bad), lambda: segmenter.clean(bad, model=shipped_model),
-                 lambda: segmenter.classify(bad, model=shipped_model),
-                 lambda: list(segmenter.clean_many([bad], model=shipped_model))):
+    for call in (
+        lambda: segmenter.segment(bad),
+        lambda: segmenter.clean(bad, model=shipped_model),
+        lambda: segmenter.classify(bad, model=shipped_model),
+        lambda: list(segmenter.clean_many([bad], model=shipped_model)),
+    ):
         with pytest.raises(TypeError, match=r"expects the page as str, got .*decode bytes first"):
             call()
 
 
 @pytest.mark.parametrize("bad", [b"bytes", "one page as str", None, 3], ids=repr)
 def test_clean_many_wants_an_iterable_of_str_and_says_so_at_once(shipped_model, bad):
-    with pytest.raises(TypeError, match=r"clean_many\(\) expects an iterable of pages \(str\).*clean\(text\)"):
+    with pytest.raises(
+        TypeError, match=r"clean_many\(\) expects an iterable of pages \(str\).*clean\(text\)"
+    ):
         segmenter.clean_many(bad, model=shipped_model)  # raised by the call, not on first next()

@@ -1,15 +1,15 @@
 """The WCXB importer: coarse core/other line labels become store labels, the headline window
 stays unlabelled, repeats of 5+ word paragraphs become `duplicate`, and imports are exact."""
+
 import gzip
 import json
 
 import pytest
+from conftest import REPO, WCXB_DATA
 
 from segmenter.importer import HEADLINE_WINDOW, coarse_paragraph_labels, import_wcxb
 from segmenter.segment import segment
 from segmenter.store import LabelStore, LabelStoreError, paragraph_hash
-
-from conftest import REPO, WCXB_DATA
 
 CORE, NOT_CORE, DUP = "core-story", "not-core", "duplicate"
 assert HEADLINE_WINDOW >= 3, "the fake page puts headline, byline and date in the window"
@@ -46,14 +46,18 @@ def test_line_labels_become_paragraph_labels_with_headline_window_and_duplicates
 
 
 def test_headline_window_is_only_the_lines_just_before_the_first_core_line():
-    labels = coarse_paragraph_labels("Headline\nByline\nBody one\nFooter", ["other", "other", "core", "other"], "p")
+    labels = coarse_paragraph_labels(
+        "Headline\nByline\nBody one\nFooter", ["other", "other", "core", "other"], "p"
+    )
     assert labels == [None, None, CORE, NOT_CORE]
     # a page without core lines has no window: all of it is not-core
     assert coarse_paragraph_labels("Menu\nAbout us\nContact", ["other"] * 3, "p") == [NOT_CORE] * 3
 
 
 def test_short_repeated_lines_with_inner_punctuation_keep_their_label():
-    text = "Body text\n$898.00 from Lowe's\nU.S. News MBA Rankings\n$898.00 from Lowe's\nU.S. News MBA Rankings"
+    text = (
+        "Body text\n$898.00 from Lowe's\nU.S. News MBA Rankings\n$898.00 from Lowe's\nU.S. News MBA Rankings"
+    )
     assert coarse_paragraph_labels(text, ["core"] * 5, "p")[3:] == [CORE, CORE]
 
 
@@ -64,15 +68,25 @@ def write_jsonl_gz(path, lines):
 
 
 def page(id_, text, line_labels):
-    return json.dumps({"id": id_, "url": f"https://news.example/{id_}", "text": text,
-                       "truth": "", "line_labels": line_labels, "spillover": False,
-                       "spillover_heavy": False})
+    return json.dumps(
+        {
+            "id": id_,
+            "url": f"https://news.example/{id_}",
+            "text": text,
+            "truth": "",
+            "line_labels": line_labels,
+            "spillover": False,
+            "spillover_heavy": False,
+        }
+    )
 
 
 @pytest.fixture
 def fake_wcxb(tmp_path):
-    return write_jsonl_gz(tmp_path / "wcxb.jsonl.gz", [
-        page("p1", TEXT, LINE_LABELS), page("p2", "Menu\nLogin", ["other", "other"])])
+    return write_jsonl_gz(
+        tmp_path / "wcxb.jsonl.gz",
+        [page("p1", TEXT, LINE_LABELS), page("p2", "Menu\nLogin", ["other", "other"])],
+    )
 
 
 def test_import_stores_pages_as_cc_by_documents_with_their_labels(fake_wcxb, tmp_path):
@@ -84,10 +98,14 @@ def test_import_stores_pages_as_cc_by_documents_with_their_labels(fake_wcxb, tmp
     assert doc.license == "CC-BY-4.0" and "WCXB" in doc.source
     resolved, problems = store.resolve()
     assert problems == []
-    assert resolved == {"wcxb-dev/p1": {i: lab for i, lab in enumerate(EXPECTED) if lab},
-                        "wcxb-dev/p2": {0: NOT_CORE, 1: NOT_CORE}}
+    assert resolved == {
+        "wcxb-dev/p1": {i: lab for i, lab in enumerate(EXPECTED) if lab},
+        "wcxb-dev/p2": {0: NOT_CORE, 1: NOT_CORE},
+    }
     assert sorted(p.name for p in store.root.iterdir() if not p.name.startswith(".")) == [
-        "wcxb-dev.documents.jsonl.gz", "wcxb-dev.labels.jsonl.gz"]
+        "wcxb-dev.documents.jsonl.gz",
+        "wcxb-dev.labels.jsonl.gz",
+    ]
 
 
 def test_import_is_deterministic_and_a_reimport_replaces_the_shard(fake_wcxb, tmp_path):
@@ -100,12 +118,16 @@ def test_import_is_deterministic_and_a_reimport_replaces_the_shard(fake_wcxb, tm
     assert a.records() == b.records()
 
 
-@pytest.mark.parametrize("bad, message", [
-    ("{not json", "not valid JSON"),
-    (page("p3", "one\ntwo", ["core"]), "1 line labels for 2 lines"),
-    (page("p3", "one", ["body"]), "'body'"),
-    (json.dumps({"id": "p3", "text": "one"}), "missing field 'line_labels'"),
-], ids=["malformed-json", "label-count", "unknown-line-label", "missing-field"])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ("{not json", "not valid JSON"),
+        (page("p3", "one\ntwo", ["core"]), "1 line labels for 2 lines"),
+        (page("p3", "one", ["body"]), "'body'"),
+        (json.dumps({"id": "p3", "text": "one"}), "missing field 'line_labels'"),
+    ],
+    ids=["malformed-json", "label-count", "unknown-line-label", "missing-field"],
+)
 def test_a_bad_input_line_names_file_and_line_and_keeps_the_old_shard(fake_wcxb, tmp_path, bad, message):
     store = LabelStore(tmp_path / "labels")
     import_wcxb(fake_wcxb, store)
@@ -143,12 +165,17 @@ def test_committed_wcxb_shard_agrees_with_the_real_data():
             if rec is None:
                 assert first_core - HEADLINE_WINDOW <= p.index < first_core, (doc_id, p)
             else:
-                assert (rec["start"], rec["end"], rec["text_sha256"]) == (p.start, p.end, paragraph_hash(p.text))
+                assert (rec["start"], rec["end"], rec["text_sha256"]) == (
+                    p.start,
+                    p.end,
+                    paragraph_hash(p.text),
+                )
                 if rec["label"] == DUP:
                     assert key in seen, (doc_id, p)
                 else:
                     assert rec["label"] == {"core": CORE, "other": NOT_CORE}[line_label], (doc_id, p)
             seen.add(key)
         assert labels[doc_id] and max(labels[doc_id]) < len(paragraphs)
-        assert [labels[doc_id].get(p.index, {}).get("label") for p in paragraphs] == \
-            coarse_paragraph_labels(row["text"], row["line_labels"], doc_id)
+        assert [labels[doc_id].get(p.index, {}).get("label") for p in paragraphs] == coarse_paragraph_labels(
+            row["text"], row["line_labels"], doc_id
+        )

@@ -1,12 +1,12 @@
 """segment(): paragraphs are the non-blank lines of str.splitlines(), stripped, with offsets
 that slice the original text back to the paragraph text."""
+
 import pytest
+from conftest import SEEDS, read_seed
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from segmenter.segment import Paragraph, segment
-
-from conftest import SEEDS, read_seed
 
 
 def expected_texts(text: str) -> list[str]:
@@ -19,7 +19,7 @@ def assert_well_formed(text: str, paragraphs: list[Paragraph]) -> None:
     assert [p.index for p in paragraphs] == list(range(len(paragraphs)))
     for p in paragraphs:
         assert isinstance(p, Paragraph)
-        assert text[p.start:p.end] == p.text
+        assert text[p.start : p.end] == p.text
     starts = [p.start for p in paragraphs]
     assert starts == sorted(starts) and len(set(starts)) == len(starts)
 
@@ -32,8 +32,9 @@ def test_seed_paragraphs_are_the_stripped_non_blank_lines_and_offsets_slice_the_
     assert_well_formed(text, paragraphs)
 
 
-@pytest.mark.parametrize("sep", ["\n", "\r\n", "\r", "\x0b", "\x0c", "\x1c", "\x85", "\u2028", "\u2029"],
-                         ids=repr)
+@pytest.mark.parametrize(
+    "sep", ["\n", "\r\n", "\r", "\x0b", "\x0c", "\x1c", "\x85", "\u2028", "\u2029"], ids=repr
+)
 def test_every_splitlines_line_break_separates_paragraphs(sep):
     text = f"Headline{sep}{sep}  Body text here.{sep}\t{sep}Footer"
     paragraphs = segment(text)
@@ -44,8 +45,12 @@ def test_every_splitlines_line_break_separates_paragraphs(sep):
 def test_mixed_line_endings_give_exact_offsets():
     text = "one\r\ntwo\rthree\nfour\x85five\u2028six"
     assert segment(text) == [
-        Paragraph(0, 0, 3, "one"), Paragraph(1, 5, 8, "two"), Paragraph(2, 9, 14, "three"),
-        Paragraph(3, 15, 19, "four"), Paragraph(4, 20, 24, "five"), Paragraph(5, 25, 28, "six"),
+        Paragraph(0, 0, 3, "one"),
+        Paragraph(1, 5, 8, "two"),
+        Paragraph(2, 9, 14, "three"),
+        Paragraph(3, 15, 19, "four"),
+        Paragraph(4, 20, 24, "five"),
+        Paragraph(5, 25, 28, "six"),
     ]
 
 
@@ -76,7 +81,9 @@ def test_non_str_input_raises_type_error_that_mentions_str(bad):
         segment(bad)
 
 
-_CHARS = st.sampled_from(list("ab .\t\xa0\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029\u200b\u3000é")) | st.characters()
+_CHARS = (
+    st.sampled_from(list("ab .\t\xa0\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029\u200b\u3000é")) | st.characters()
+)
 
 
 @settings(max_examples=200, deadline=None)

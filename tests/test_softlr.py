@@ -1,4 +1,5 @@
 """The soft-target logistic regression reaches scikit-learn's optimum on repeated rows."""
+
 import warnings
 
 import numpy as np

@@ -1,5 +1,6 @@
 """Retractions (the app's undo in an append-only store) and torn last lines (a crash during an
 append) in the label store."""
+
 import json
 
 import pytest
@@ -17,8 +18,9 @@ def doc(store):
 
 def rec(doc, index, label, annotator, time, **kw):
     p = segment(doc.text)[index]
-    return LabelRecord(doc.doc_id, doc.sha256, p.index, p.start, p.end, paragraph_hash(p.text),
-                       label, annotator, time, **kw)
+    return LabelRecord(
+        doc.doc_id, doc.sha256, p.index, p.start, p.end, paragraph_hash(p.text), label, annotator, time, **kw
+    )
 
 
 # -- retraction ------------------------------------------------------------------------------
@@ -41,16 +43,26 @@ def test_retracted_must_be_a_boolean(store, doc):
 
 
 def test_a_retraction_as_latest_record_means_no_decision(store, doc):
-    store.append([rec(doc, 0, "nav", "ann", "t1"), rec(doc, 0, "nav", "ann", "t2", retracted=True),
-                  rec(doc, 1, "core-story", "ann", "t1")])
+    store.append(
+        [
+            rec(doc, 0, "nav", "ann", "t1"),
+            rec(doc, 0, "nav", "ann", "t2", retracted=True),
+            rec(doc, 1, "core-story", "ann", "t1"),
+        ]
+    )
     resolved, problems = store.resolve()
     assert resolved == {"d1": {1: "core-story"}} and problems == []
 
 
 def test_a_retraction_leaves_other_annotators_and_a_later_decision_counts(store, doc):
-    store.append([rec(doc, 0, "nav", "a", "t1"), rec(doc, 0, "promo", "b", "t2"),
-                  rec(doc, 0, "promo", "c", "t3"),
-                  rec(doc, 0, "promo", "b", "t4", retracted=True)])
+    store.append(
+        [
+            rec(doc, 0, "nav", "a", "t1"),
+            rec(doc, 0, "promo", "b", "t2"),
+            rec(doc, 0, "promo", "c", "t3"),
+            rec(doc, 0, "promo", "b", "t4", retracted=True),
+        ]
+    )
     # b withdrew: a (nav) and c (promo) tie, the latest (c) wins
     assert store.resolve()[0] == {"d1": {0: "promo"}}
     store.append([rec(doc, 0, "promo", "c", "t5", retracted=True)])
@@ -62,15 +74,21 @@ def test_a_retraction_leaves_other_annotators_and_a_later_decision_counts(store,
 
 
 def test_undoing_a_decision_by_restoring_the_previous_one(store, doc):
-    store.append([rec(doc, 0, "nav", "a", "t1"), rec(doc, 0, "promo", "a", "t2"),
-                  rec(doc, 0, "nav", "a", "t3")])  # the undo of "promo"
+    store.append(
+        [rec(doc, 0, "nav", "a", "t1"), rec(doc, 0, "promo", "a", "t2"), rec(doc, 0, "nav", "a", "t3")]
+    )  # the undo of "promo"
     assert store.resolve()[0] == {"d1": {0: "nav"}}
 
 
 def test_retracting_an_adjudication_falls_back_to_the_earlier_reviewer_then_the_annotators(store, doc):
-    store.append([rec(doc, 0, "nav", "a", "t1"), rec(doc, 0, "nav", "b", "t1"),
-                  rec(doc, 0, "promo", "rev1", "t2", adjudicated=True),
-                  rec(doc, 0, "duplicate", "rev2", "t3", adjudicated=True)])
+    store.append(
+        [
+            rec(doc, 0, "nav", "a", "t1"),
+            rec(doc, 0, "nav", "b", "t1"),
+            rec(doc, 0, "promo", "rev1", "t2", adjudicated=True),
+            rec(doc, 0, "duplicate", "rev2", "t3", adjudicated=True),
+        ]
+    )
     assert store.resolve()[0] == {"d1": {0: "duplicate"}}
     store.append([rec(doc, 0, "duplicate", "rev2", "t4", adjudicated=True, retracted=True)])
     assert store.resolve()[0] == {"d1": {0: "promo"}}

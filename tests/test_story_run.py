@@ -1,6 +1,7 @@
 """What pass two reads besides the features: pass one's probabilities averaged over windows
 around each paragraph, and the story run (the contiguous paragraphs pass one most believes
 are the story) with each paragraph's relation to it."""
+
 import numpy as np
 
 from segmenter.model import STORY_RUN_FEATURES, _max_subarray, context_features, story_run_features
@@ -13,8 +14,8 @@ def test_the_story_run_is_the_run_with_the_largest_sum():
     for _ in range(500):
         score = rng.normal(size=rng.integers(1, 10)) - rng.uniform(0, 1)
         lo, hi = _max_subarray(score)
-        best = max(score[i:j + 1].sum() for i in range(len(score)) for j in range(i, len(score)))
-        assert np.isclose(score[lo:hi + 1].sum(), best)
+        best = max(score[i : j + 1].sum() for i in range(len(score)) for j in range(i, len(score)))
+        assert np.isclose(score[lo : hi + 1].sum(), best)
 
 
 def test_a_trough_of_furniture_separates_a_paragraph_from_the_story():
@@ -47,12 +48,12 @@ def test_pass_two_reads_the_page_mean_beyond_the_page_edge_and_nothing_from_a_ba
     out = context_features(page, windows=[1, 2])
     k = 2
     # last row, window 2 after: two rows past the edge, both the page's mean
-    np.testing.assert_allclose(out[2, k * 4:k * 5], mean)
+    np.testing.assert_allclose(out[2, k * 4 : k * 5], mean)
     # first row, window 2 before: likewise; window 2 after: the two rows that exist
-    np.testing.assert_allclose(out[0, k * 3:k * 4], mean)
-    np.testing.assert_allclose(out[0, k * 4:k * 5], page[1:3].mean(axis=0))
+    np.testing.assert_allclose(out[0, k * 3 : k * 4], mean)
+    np.testing.assert_allclose(out[0, k * 4 : k * 5], page[1:3].mean(axis=0))
     # second-to-last row, window 2 after: one real row and one page-mean row
-    np.testing.assert_allclose(out[1, k * 4:k * 5], (page[2] + mean) / 2)
+    np.testing.assert_allclose(out[1, k * 4 : k * 5], (page[2] + mean) / 2)
     np.testing.assert_allclose(out[:, -k:], np.tile(mean, (3, 1)))
     batched = context_features(np.vstack([page, other]), windows=[1, 2], starts=[0, 3])
     np.testing.assert_array_equal(batched[:3], out)

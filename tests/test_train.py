@@ -1,14 +1,14 @@
 """Training from a label store: refusals, artifact and metadata, determinism."""
+
 import json
 import subprocess
 import sys
 
 import pytest
+from conftest import REPO, SEEDS, read_seed
 
 from segmenter.store import LabelStore
 from segmenter.train import DEFAULT_THRESHOLD, TrainingError, load_training_data, train
-
-from conftest import REPO, SEEDS, read_seed
 
 
 def _seed_store(root, seeds=SEEDS):
@@ -44,8 +44,12 @@ def test_refusal_leaves_the_existing_model_untouched(tmp_path):
     out = tmp_path / "m.joblib"
     out.write_bytes(b"old model")
     (tmp_path / "empty").mkdir()
-    res = subprocess.run([sys.executable, "-m", "segmenter.train", "--labels", str(tmp_path / "empty"),
-                          "--out", str(out)], capture_output=True, text=True, cwd=REPO)
+    res = subprocess.run(
+        [sys.executable, "-m", "segmenter.train", "--labels", str(tmp_path / "empty"), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     assert res.returncode != 0 and "no usable labels" in res.stderr
     assert out.read_bytes() == b"old model"
 
@@ -85,19 +89,38 @@ def test_train_threshold_option_is_stored_in_the_model(tmp_path):
     import segmenter
 
     _seed_store(tmp_path / "labels")
-    res = subprocess.run([sys.executable, "-m", "segmenter.train", "--labels", str(tmp_path / "labels"),
-                          "--out", str(tmp_path / "m.joblib"), "--no-cv", "--threshold", "none"],
-                         capture_output=True, text=True, cwd=REPO)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "segmenter.train",
+            "--labels",
+            str(tmp_path / "labels"),
+            "--out",
+            str(tmp_path / "m.joblib"),
+            "--no-cv",
+            "--threshold",
+            "none",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     assert res.returncode == 0, res.stderr
     assert segmenter.default_threshold(segmenter.load_model(tmp_path / "m.joblib")) is None
-    bad = subprocess.run([sys.executable, "-m", "segmenter.train", "--threshold", "1.5"],
-                         capture_output=True, text=True, cwd=REPO)
+    bad = subprocess.run(
+        [sys.executable, "-m", "segmenter.train", "--threshold", "1.5"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     assert bad.returncode == 2 and "must lie in [0, 1]" in bad.stderr
 
 
 def test_train_help_explains_options():
-    res = subprocess.run([sys.executable, "-m", "segmenter.train", "--help"], capture_output=True,
-                         text=True, cwd=REPO)
+    res = subprocess.run(
+        [sys.executable, "-m", "segmenter.train", "--help"], capture_output=True, text=True, cwd=REPO
+    )
     assert res.returncode == 0
     for opt in ("--labels", "--out", "--seed"):
         assert opt in res.stdout

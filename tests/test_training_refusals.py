@@ -1,22 +1,24 @@
 """Training on bad label data: each kind of bad store is refused with a one-line message that
 names the fix, and the model already at --out is left exactly as it was."""
+
 import json
 import subprocess
 import sys
 
 import pytest
+from conftest import REPO
 
 from segmenter.segment import segment
 from segmenter.store import LabelStore, sha256_text
 from segmenter.train import load_training_data, train
 
-from conftest import REPO
-
-PAGE = ("Council approves new river bridge\n"
-        "The city council voted on Tuesday to build a new bridge across the river.\n"
-        "Construction is expected to start next spring, officials said.\n"
-        "Home | World | Sport\n"
-        "Sign up for our newsletter\n")
+PAGE = (
+    "Council approves new river bridge\n"
+    "The city council voted on Tuesday to build a new bridge across the river.\n"
+    "Construction is expected to start next spring, officials said.\n"
+    "Home | World | Sport\n"
+    "Sign up for our newsletter\n"
+)
 LABELS = ["core-story", "core-story", "core-story", "nav", "promo"]
 
 
@@ -91,15 +93,27 @@ BAD = {
     "empty": (empty, ["no usable labels", "annotate_app.py", "segmenter.importer"]),
     "not-a-folder": (not_a_folder, ["is not a folder", "--labels"]),
     "one-class": (one_class, ["are 'nav'", "at least two classes", "label some paragraphs of another class"]),
-    "labels-of-missing-documents": (labels_of_missing_documents, [
-        "all 5 label records were skipped", "document is not in the store", "register the documents"]),
-    "labels-of-changed-documents": (labels_of_changed_documents, [
-        "all 5 label records were skipped", "document text changed", "relabel"]),
-    "unknown-label": (unknown_label, [
-        "annotations.labels.jsonl:6", "unknown label 'boilerplate'", "allowed: core-story", "remove"]),
-    "duplicate-document-id": (duplicate_document_id, [
-        "other.documents.jsonl:1", "'d1' registered twice with different text",
-        "annotations.documents.jsonl:1", "own doc_id"]),
+    "labels-of-missing-documents": (
+        labels_of_missing_documents,
+        ["all 5 label records were skipped", "document is not in the store", "register the documents"],
+    ),
+    "labels-of-changed-documents": (
+        labels_of_changed_documents,
+        ["all 5 label records were skipped", "document text changed", "relabel"],
+    ),
+    "unknown-label": (
+        unknown_label,
+        ["annotations.labels.jsonl:6", "unknown label 'boilerplate'", "allowed: core-story", "remove"],
+    ),
+    "duplicate-document-id": (
+        duplicate_document_id,
+        [
+            "other.documents.jsonl:1",
+            "'d1' registered twice with different text",
+            "annotations.documents.jsonl:1",
+            "own doc_id",
+        ],
+    ),
     "malformed-json": (malformed_line, ["annotations.labels.jsonl:6", "not valid JSON", "fix or remove"]),
     "not-utf8": (undecodable_line, ["annotations.labels.jsonl:6", "not valid UTF-8", "fix or remove"]),
     "missing-document-file": (missing_document_file, ["files.documents.jsonl:1", "gone.txt"]),
@@ -113,9 +127,22 @@ def test_bad_labels_are_refused_in_one_line_and_the_old_model_stays(tmp_path, ma
     models.mkdir()
     (models / "m.joblib").write_bytes(b"old")
     (models / "m.json").write_bytes(b'{"old": true}')
-    res = subprocess.run([sys.executable, "-m", "segmenter.train", "--labels", str(labels),
-                          "--out", str(models / "m.joblib"), "--no-cv"],
-                         capture_output=True, text=True, cwd=REPO, timeout=300)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "segmenter.train",
+            "--labels",
+            str(labels),
+            "--out",
+            str(models / "m.joblib"),
+            "--no-cv",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+    )
     assert res.returncode != 0
     err = res.stderr.strip()
     assert "Traceback" not in err and len(err.splitlines()) == 1, err
@@ -131,9 +158,24 @@ def test_an_unwritable_out_folder_is_one_line_and_nothing_is_replaced(tmp_path):
     good_store(tmp_path / "labels")
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    res = subprocess.run([sys.executable, "-m", "segmenter.train", "--labels", str(tmp_path / "labels"),
-                          "--out", str(blocker / "m.joblib"), "--no-cv", "--augment-copies", "0"],
-                         capture_output=True, text=True, cwd=REPO, timeout=300)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "segmenter.train",
+            "--labels",
+            str(tmp_path / "labels"),
+            "--out",
+            str(blocker / "m.joblib"),
+            "--no-cv",
+            "--augment-copies",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+    )
     err = res.stderr.strip()
     assert res.returncode != 0 and "Traceback" not in err and len(err.splitlines()) == 1, err
     assert str(blocker) in err and blocker.read_text() == "not a folder"
