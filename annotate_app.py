@@ -1,10 +1,11 @@
 """The labelling app: ``streamlit run annotate_app.py [-- --labels DIR --models DIR --allow DIR
 --annotator NAME]`` (or SEGMENTER_LABELS, SEGMENTER_MODELS, SEGMENTER_ALLOW, SEGMENTER_ANNOTATOR).
 
-This file only draws; every decision is made in :mod:`segmenter.annotate` (the labelling
-session), :mod:`segmenter.sources` (documents in), :mod:`segmenter.retrain`,
-:mod:`segmenter.appconfig` and :mod:`segmenter.agreement`. Document text is shown with ``st.text`` / ``st.dataframe`` only,
-never as Markdown or HTML; names and paths in Markdown elements go through ``md_escape``.
+This file only draws; every decision is made in :mod:`segmenter.labelling.session` (the labelling
+session), :mod:`segmenter.labelling.sources` (documents in), :mod:`segmenter.labelling.retrain`,
+:mod:`segmenter.labelling.config` and :mod:`segmenter.labelling.agreement`. Document text is
+shown with ``st.text`` / ``st.dataframe`` only, never as Markdown or HTML; names and paths in
+Markdown elements go through ``md_escape``.
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from segmenter.agreement import agreement_table, disagreements, label_maps
-from segmenter.annotate import (
+from segmenter.api import ModelError, file_sha256, load_model
+from segmenter.labelling.agreement import agreement_table, disagreements, label_maps
+from segmenter.labelling.config import AppConfig
+from segmenter.labelling.retrain import RetrainJob, metrics_frames, model_path, promote_candidate
+from segmenter.labelling.session import (
     LABEL_COLORS,
     LABEL_KEYS,
     AnnotationSession,
@@ -27,11 +31,7 @@ from segmenter.annotate import (
     preview_styler,
     progress_totals,
 )
-from segmenter.api import ModelError, file_sha256, load_model
-from segmenter.appconfig import AppConfig
-from segmenter.labels import ALLOWED_LABELS, CLASSES
-from segmenter.retrain import RetrainJob, metrics_frames, model_path, promote_candidate
-from segmenter.sources import (
+from segmenter.labelling.sources import (
     MAX_UPLOAD_BYTES,
     PathRefused,
     UploadTooLarge,
@@ -41,7 +41,8 @@ from segmenter.sources import (
     seed_documents,
     uploaded_document,
 )
-from segmenter.store import LabelStore, LabelStoreError
+from segmenter.labelling.store import LabelStore, LabelStoreError
+from segmenter.labels import ALLOWED_LABELS, CLASSES
 
 PAGES = ["Label", "Preview", "Agreement", "Progress & export", "Retrain"]
 SOURCES = ["Seeds", "Documents in the store", "Folder of .txt files", "JSONL file"]

@@ -14,8 +14,8 @@ import json
 import os
 from pathlib import Path
 
+from segmenter.labelling.store import Document, LabelRecord, LabelStore, paragraph_hash, sha256_text
 from segmenter.segment import segment
-from segmenter.store import Document, LabelRecord, LabelStore, paragraph_hash, sha256_text
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_TIME = "2026-11-24T00:00:00+00:00"  # fixed, so the file is reproducible

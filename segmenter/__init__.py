@@ -12,8 +12,11 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from . import _moved
 from .labels import CLASSES
 from .segment import Paragraph, segment
+
+_moved.install()
 
 __all__ = [
     "CLASSES",

@@ -18,12 +18,13 @@ import json
 import os
 import sys
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .api import core_mask, default_threshold, load_model, paragraph_labels, predict_many
+from .api import load_model, predict_many
+from .decision import core_mask, default_threshold, paragraph_labels
 from .jsonl import read_jsonl
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -58,7 +59,7 @@ class _Item(NamedTuple):
     rid: object  # the record's id, _NO_ID when it has none
     text: str | None  # None when the record cannot be cleaned
     problem: str | None  # why not (a bad record), or the input's fatal error
-    payload: object  # what the writer needs: the record (JSONL), (batch, row) (Parquet)
+    payload: Any  # what the writer needs: the record (JSONL), (batch, row) (Parquet)
     fatal: bool = False  # the input cannot be read further
 
 
@@ -215,7 +216,7 @@ def _run(
     return stats
 
 
-def _outcomes(items: Iterable[_Item], spec: _Spec, jobs: int) -> Iterator[tuple]:
+def _outcomes(items: Iterable[_Item], spec: _Spec, jobs: int) -> Generator[tuple, None, None]:
     """(item, clean, labels, problem) for every item, in input order."""
     chunks = _chunks(items)
     if jobs == 1:
@@ -262,7 +263,7 @@ def _chunks(items: Iterable[_Item]) -> Iterator[list[_Item]]:
 
 
 def _texts(chunk: list[_Item]) -> list[str]:
-    return [item.text for item in chunk if item.problem is None]
+    return [item.text for item in chunk if item.problem is None and item.text is not None]
 
 
 def _merge(chunk: list[_Item], results: list[tuple]) -> Iterator[tuple]:
@@ -292,6 +293,7 @@ def _init_worker(spec: _Spec) -> None:
 
 
 def _work(texts: list[str]) -> list[tuple]:
+    assert _WORKER_SPEC is not None, "_init_worker runs before any work"
     return _clean_texts(texts, _WORKER_SPEC)
 
 
@@ -446,8 +448,12 @@ class _ParquetSink:
 
     def __init__(self, writer, labels: bool):
         self.writer, self.labels = writer, labels
-        self.batch, self.rows, self.cleans, self.label_lists = None, [], [], []
-        self.tables, self.buffered_rows, self.buffered_bytes = [], 0, 0
+        self.batch: Any = None
+        self.rows: list[int] = []
+        self.cleans: list[str] = []
+        self.label_lists: list[list[str] | None] = []
+        self.tables: list[Any] = []
+        self.buffered_rows, self.buffered_bytes = 0, 0
 
     @staticmethod
     def transform(table, rows: list[int], cleans: list[str], label_lists: list, labels: bool = False):

@@ -191,7 +191,7 @@ def _print_meta(meta: dict) -> None:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from .evaluate import main as evaluate_main
+    from .evaluation.cli import main as evaluate_main
 
     return evaluate_main(
         (["--model", args.model] if args.model else [])

@@ -21,7 +21,7 @@ import os
 import threading
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import dask.bag as db
 import dask.dataframe as dd
@@ -82,7 +82,7 @@ def _is_missing(value: object) -> bool:
 
 
 def _clean_values(
-    values: Iterable[object],
+    values: Iterable[Any],
     path: str | None,
     threshold: float | None,
     allow_unverified: bool,

@@ -1,4 +1,4 @@
-"""The label set (LABELS.md): five paragraph classes, plus ``not-core`` for coarse imported data."""
+"""The label set (docs/labels.md): five paragraph classes, plus ``not-core`` for coarse imported data."""
 
 from __future__ import annotations
 

@@ -29,7 +29,7 @@ from threadpoolctl import threadpool_limits
 
 from .features import ParagraphFeatures
 from .labels import CLASSES, NOT_CORE
-from .softlr import fit_soft_logistic
+from .solver import fit_soft_logistic
 
 _CLASS_INDEX = {c: i for i, c in enumerate(CLASSES)}
 #: The feature column the story run reads word counts from (as log1p).
@@ -401,7 +401,7 @@ class ContextClassifier(ClassifierMixin, BaseEstimator):
     def predict(self, X: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Labels per document: core-story where p(core-story) >= ``core_threshold`` (None:
         where it is the most probable class), else the most probable other class."""
-        from .api import core_mask, paragraph_labels
+        from .decision import core_mask, paragraph_labels
 
         return [
             np.asarray(paragraph_labels(p, core_mask(p, self.core_threshold)), dtype=object)

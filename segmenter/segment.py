@@ -11,7 +11,7 @@ class Paragraph(NamedTuple):
     ``source[start:end] == text`` always holds for the string it came from.
     """
 
-    index: int
+    index: int  # type: ignore[assignment]  # shadows tuple.index, as the field has always been named
     start: int
     end: int
     text: str

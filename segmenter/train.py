@@ -13,7 +13,6 @@ held-out metrics). The old model is replaced only once the new one is fully writ
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import platform
@@ -21,199 +20,48 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from .labels import CLASSES, CORE, NOT_CORE
-from .segment import segment
-from .store import Document, LabelStore, LabelStoreError, labelled_documents
+from .dataset import (
+    DEFAULT_AUGMENT_COPIES,
+    DEFAULT_AUGMENT_RATE,
+    DEFAULT_FINE_DOC_WEIGHT,
+    Augmented,
+    TrainingData,
+    TrainingError,
+    featurize,
+    fit_classifier,
+    label_set_hash,
+    load_training_data,
+    weights_for,
+)
+from .decision import DEFAULT_THRESHOLD
+from .evaluation.folds import cross_validate, held_out_folds
+from .evaluation.metrics import line_prf
+from .labels import CLASSES, CORE
 
-DEFAULT_FINE_DOC_WEIGHT = 20.0
-DEFAULT_AUGMENT_COPIES = 2
-DEFAULT_AUGMENT_RATE = 0.3
-#: p(core-story) at which a paragraph is kept; chosen on WCXB grouped 5-fold held-out
-#: predictions with `python -m segmenter.evaluate --cv 5 --sweep ...` (see README)
-DEFAULT_THRESHOLD = 0.5
-
-
-class TrainingError(ValueError):
-    """The labels cannot train a model; the message says how to fix it."""
-
-
-@dataclass
-class TrainingData:
-    """Labelled documents as the model sees them: paragraph texts and labels per document."""
-
-    docs: list[Document]
-    texts: list[list[str]]
-    labels: list[list[str | None]]
-    problems: list = field(default_factory=list)
-
-    @property
-    def fine(self) -> list[int]:
-        """Documents labelled with the five classes only (no coarse ``not-core``)."""
-        return [i for i, labs in enumerate(self.labels) if NOT_CORE not in labs]
-
-    @property
-    def coarse(self) -> list[int]:
-        return [i for i, labs in enumerate(self.labels) if NOT_CORE in labs]
-
-    def label_counts(self) -> dict[str, int]:
-        return dict(sorted(Counter(l for labs in self.labels for l in labs if l is not None).items()))
-
-
-def load_training_data(labels_dir: str | Path) -> TrainingData:
-    """Read and check the store; refuse (TrainingError) when it cannot train a model."""
-    store = LabelStore(labels_dir)
-    if not store.root.is_dir():
-        what = "is not a folder" if store.root.exists() else "does not exist"
-        raise TrainingError(f"label folder {store.root} {what}; pass --labels DIR")
-    try:
-        docs, labels, problems = labelled_documents(store)
-    except LabelStoreError as exc:
-        raise TrainingError(f"malformed label store: {exc}") from None
-    data = TrainingData(docs, [[p.text for p in segment(d.text)] for d in docs], labels, problems)
-    counts = data.label_counts()
-    if not counts and problems:
-        raise TrainingError(
-            f"no usable labels in {store.root}: all {len(problems)} label records were skipped "
-            f"(first: {problems[0]}); register the documents they label in a *.documents.jsonl "
-            "file (the app and `python -m segmenter.importer` do), or relabel the current text"
-        )
-    if not counts:
-        raise TrainingError(
-            f"no usable labels in {store.root}: label documents with `streamlit run annotate_app.py` "
-            "or import a corpus with `python -m segmenter.importer`"
-        )
-    if len(counts) < 2:
-        raise TrainingError(
-            f"all {sum(counts.values())} labels in {store.root} are {next(iter(counts))!r}: a classifier "
-            "needs at least two classes; label some paragraphs of another class"
-        )
-    return data
-
-
-def label_set_hash(data: TrainingData) -> str:
-    """sha256 over (document hash, paragraph index, label): names exactly what was trained on."""
-    h = hashlib.sha256()
-    for doc, labs in sorted(zip(data.docs, data.labels), key=lambda t: t[0].doc_id):
-        for i, lab in enumerate(labs):
-            if lab is not None:
-                h.update(f"{doc.sha256}\t{i}\t{lab}\n".encode())
-    return h.hexdigest()
-
-
-def featurize(texts: Sequence[Sequence[str]], progress: bool = False) -> list[np.ndarray]:
-    from .features import ParagraphFeatures
-
-    feats = ParagraphFeatures().fit(None)
-    items = texts
-    if progress:
-        from tqdm import tqdm
-
-        items = tqdm(texts, desc="features", unit=" docs", file=sys.stderr)
-    return [feats.document_features(t) for t in items]
-
-
-def weights_for(data: TrainingData, fine_doc_weight: float) -> list[np.ndarray]:
-    from .model import paragraph_weights
-
-    return [paragraph_weights(t, l, fine_doc_weight=fine_doc_weight) for t, l in zip(data.texts, data.labels)]
-
-
-@dataclass
-class Augmented:
-    """Word-perturbed copies of the finely labelled documents (see :mod:`segmenter.augment`),
-    featurized once; a copy trains only where its original does, never in a fold that holds
-    the original out."""
-
-    X: dict[int, list[np.ndarray]]
-
-    @classmethod
-    def build(cls, data: TrainingData, copies: int, rate: float, seed: int) -> Augmented:
-        from .augment import perturb_document
-
-        xs: dict[int, list[np.ndarray]] = {}
-        for i in data.fine:
-            texts = [
-                perturb_document(data.texts[i], seed=seed * 1000 + c + 1, rate=rate) for c in range(copies)
-            ]
-            xs[i] = featurize(texts)
-        return cls(xs)
-
-    def training_set(self, docs: Sequence[int], X: list[np.ndarray], labels: list, W: list[np.ndarray]):
-        """Features, labels, weights and groups (original document index) of ``docs``
-        followed by their perturbed copies, which take their original's labels and weights."""
-        docs = list(docs)
-        xs = [X[i] for i in docs]
-        ys = [labels[i] for i in docs]
-        ws = [W[i] for i in docs]
-        groups = list(docs)
-        for i in docs:
-            for x in self.X.get(i, ()):
-                xs.append(x)
-                ys.append(labels[i])
-                ws.append(W[i])
-                groups.append(i)
-        return xs, ys, ws, groups
-
-
-def fit_classifier(X, y, w, groups, seed: int, threshold: float | None = DEFAULT_THRESHOLD, jobs: int = 1):
-    from .model import ContextClassifier
-
-    return ContextClassifier(random_state=seed, core_threshold=threshold, n_jobs=jobs).fit(
-        X, y, w, groups=groups
-    )
-
-
-def held_out_folds(data: TrainingData, seed: int, k: int = 5) -> list[list[int]]:
-    """Test folds: each finely labelled document alone (grouped k-fold once there are more
-    than 20), and the coarse corpora in k groups of documents."""
-    rng = np.random.default_rng(seed)
-    folds: list[list[int]] = []
-    fine = data.fine
-    if len(fine) <= 20:
-        folds += [[i] for i in fine]
-    else:
-        order = rng.permutation(fine)
-        folds += [sorted(order[j::k].tolist()) for j in range(k)]
-    coarse = data.coarse
-    if len(coarse) >= k:
-        order = rng.permutation(coarse)
-        folds += [sorted(order[j::k].tolist()) for j in range(k)]
-    return folds
-
-
-def cross_validate(
-    data: TrainingData,
-    X: list[np.ndarray],
-    W: list[np.ndarray],
-    seed: int,
-    jobs: int = 1,
-    folds: list[list[int]] | None = None,
-    augmented: Augmented | None = None,
-) -> list[np.ndarray | None]:
-    """Held-out probabilities per document (None for documents never held out)."""
-    from joblib import Parallel, delayed
-
-    folds = held_out_folds(data, seed) if folds is None else folds
-    augmented = Augmented({}) if augmented is None else augmented
-
-    def run(test: list[int]):
-        test_set = set(test)
-        train = [i for i in range(len(X)) if i not in test_set]
-        model = fit_classifier(*augmented.training_set(train, X, data.labels, W), seed)
-        return test, model.predict_proba([X[i] for i in test])
-
-    out: list[np.ndarray | None] = [None] * len(X)
-    results = Parallel(n_jobs=jobs)(delayed(run)(f) for f in folds)
-    for test, probas in results:
-        for i, p in zip(test, probas):
-            out[i] = p
-    return out
+__all__ = [
+    "DEFAULT_AUGMENT_COPIES",
+    "DEFAULT_AUGMENT_RATE",
+    "DEFAULT_FINE_DOC_WEIGHT",
+    "DEFAULT_THRESHOLD",
+    "Augmented",
+    "TrainingData",
+    "TrainingError",
+    "cross_validate",
+    "featurize",
+    "fit_classifier",
+    "held_out_folds",
+    "held_out_metrics",
+    "label_set_hash",
+    "load_training_data",
+    "main",
+    "train",
+    "weights_for",
+]
 
 
 def held_out_metrics(
@@ -223,15 +71,16 @@ def held_out_metrics(
     the labels ``clean`` acts on (core-story where p(core) >= ``threshold``)."""
     from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
-    from .api import core_mask, paragraph_labels
+    from .decision import core_mask, paragraph_labels
     from .features import _WORD
 
     metrics: dict = {}
-    fine = [i for i in data.fine if probas[i] is not None]
+    held = {i: p for i, p in enumerate(probas) if p is not None}
+    fine = [i for i in data.fine if i in held]
     if fine:
         gold, pred, words, related_kept = [], [], [], 0
         for i in fine:
-            p = paragraph_labels(probas[i], core_mask(probas[i], threshold))
+            p = paragraph_labels(held[i], core_mask(held[i], threshold))
             for j, g in enumerate(data.labels[i]):
                 if g is None:
                     continue
@@ -264,15 +113,15 @@ def held_out_metrics(
                 "matrix": confusion_matrix(gold_a, pred_a, labels=list(CLASSES)).tolist(),
             },
         }
-    coarse = [i for i in data.coarse if probas[i] is not None]
+    coarse = [i for i in data.coarse if i in held]
     if coarse:
         gold_core, pred_core, words = [], [], []
         for i in coarse:
-            p = core_mask(probas[i], threshold)
+            kept = core_mask(held[i], threshold)
             for j, g in enumerate(data.labels[i]):
                 if g is not None:
                     gold_core.append(g == CORE)
-                    pred_core.append(bool(p[j]))
+                    pred_core.append(bool(kept[j]))
                     words.append(len(_WORD.findall(data.texts[i][j])))
         g_a, p_a, w_a = np.array(gold_core), np.array(pred_core), np.array(words, dtype=float)
         metrics["coarse"] = {
@@ -286,13 +135,8 @@ def held_out_metrics(
 
 
 def _prf(gold: np.ndarray, pred: np.ndarray, w: np.ndarray | None) -> dict:
-    w = np.ones(len(gold)) if w is None else w
-    tp = (w * (gold & pred)).sum()
-    fp = (w * (~gold & pred)).sum()
-    fn = (w * (gold & ~pred)).sum()
-    p = tp / (tp + fp) if tp + fp else 0.0
-    r = tp / (tp + fn) if tp + fn else 0.0
-    return {"precision": float(p), "recall": float(r), "f1": float(2 * p * r / (p + r)) if p + r else 0.0}
+    m = line_prf(gold, pred, w)
+    return {k: m[k] for k in ("precision", "recall", "f1")}
 
 
 def format_metrics(metrics: dict) -> str:
@@ -443,7 +287,7 @@ def train(
         "held_out_metrics": metrics,
     }
     meta = write_artifact(pipeline, Path(out), meta)
-    log(f"wrote {out} (sha256 {meta['sha256'][:12]}...) in {time.time() - t0:.0f} s")
+    log(f"wrote {out} (sha256 {str(meta['sha256'])[:12]}...) in {time.time() - t0:.0f} s")
     return meta
 
 

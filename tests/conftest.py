@@ -55,6 +55,6 @@ def shipped_model():
 @pytest.fixture
 def store(tmp_path):
     """An empty label store in a temporary folder."""
-    from segmenter.store import LabelStore
+    from segmenter.labelling.store import LabelStore
 
     return LabelStore(tmp_path / "labels")

@@ -1,5 +1,5 @@
-"""The labelling app's logic without a browser (segmenter.annotate, .sources, .retrain,
-.appconfig, .agreement):
+"""The labelling app's logic without a browser (segmenter.labelling: session, sources, retrain,
+config, agreement):
 every action reaches the store at once, undo appends, bulk actions, the uncertainty queue,
 path confinement, uploads, agreement and adjudication, export, retraining."""
 
@@ -13,8 +13,10 @@ import pytest
 from conftest import REPO
 
 import segmenter
-from segmenter.agreement import agreement_table, disagreements, kappa, label_maps, pair_agreement
-from segmenter.annotate import (
+from segmenter.labelling.agreement import agreement_table, disagreements, kappa, label_maps, pair_agreement
+from segmenter.labelling.config import AppConfig
+from segmenter.labelling.retrain import RetrainJob, metrics_frames, promote_candidate
+from segmenter.labelling.session import (
     AnnotationSession,
     export_csv,
     export_jsonl,
@@ -22,10 +24,7 @@ from segmenter.annotate import (
     md_escape,
     preview_styler,
 )
-from segmenter.appconfig import AppConfig
-from segmenter.labels import CLASSES
-from segmenter.retrain import RetrainJob, metrics_frames, promote_candidate
-from segmenter.sources import (
+from segmenter.labelling.sources import (
     PathRefused,
     UploadTooLarge,
     confine,
@@ -36,7 +35,8 @@ from segmenter.sources import (
     seed_documents,
     uploaded_document,
 )
-from segmenter.store import LabelRecord, LabelStore
+from segmenter.labelling.store import LabelRecord, LabelStore
+from segmenter.labels import CLASSES
 
 TEN = "\n".join(f"Paragraph number {i} of the page." for i in range(10)) + "\n"
 
@@ -199,7 +199,7 @@ def test_suggestions_are_the_output_of_classify_and_cached_per_document(seeds_se
 def test_a_paragraph_near_the_keep_threshold_counts_as_uncertain():
     import pandas as pd
 
-    from segmenter.annotate import _with_margin
+    from segmenter.labelling.session import _with_margin
 
     row = {f"p_{c}": v for c, v in zip(CLASSES, [0.49, 0.45, 0.02, 0.02, 0.02])}
     margin = _with_margin(pd.DataFrame([row]), threshold=0.5)["margin"].iloc[0]
@@ -460,8 +460,8 @@ def test_a_promotion_stopped_between_its_renames_is_refused_then_finished(tmp_pa
     import joblib
     import sklearn
 
-    from segmenter import retrain
     from segmenter.api import ModelError, file_sha256
+    from segmenter.labelling import retrain
 
     models = tmp_path / "models"
     models.mkdir()

@@ -10,8 +10,8 @@ from conftest import REPO
 from streamlit.testing.v1 import AppTest
 
 import segmenter
+from segmenter.labelling.store import LabelStore
 from segmenter.labels import CLASSES
-from segmenter.store import LabelStore
 
 SEED0 = "seeds/000_88a8431a9aab6b22.txt"
 EVIL = (

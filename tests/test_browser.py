@@ -29,7 +29,7 @@ sync_api = pytest.importorskip("playwright.sync_api")
 
 from conftest import REPO  # noqa: E402
 
-from segmenter.store import LabelStore  # noqa: E402
+from segmenter.labelling.store import LabelStore  # noqa: E402
 
 
 def _chromium() -> str | None:
@@ -218,7 +218,7 @@ def _open(page, url: str, annotator: str, text: str) -> None:
 
 
 def _doc_id(text: str) -> str:
-    from segmenter.sources import pasted_document
+    from segmenter.labelling.sources import pasted_document
 
     return pasted_document(text).doc_id
 

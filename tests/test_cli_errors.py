@@ -222,7 +222,7 @@ def test_importer_stops_at_the_first_bad_line_naming_file_and_line(tmp_path):
 
 
 def test_importer_on_error_skip_reports_every_skipped_record_and_imports_the_rest(tmp_path):
-    from segmenter.store import LabelStore
+    from segmenter.labelling.store import LabelStore
 
     src = _jsonl_gz(tmp_path / "pages.jsonl.gz", BAD_LINES)
     res = run("wcxb", src, "--labels", tmp_path / "labels", "--on-error", "skip", module="segmenter.importer")
@@ -256,7 +256,7 @@ def test_importer_on_error_skip_reports_every_skipped_record_and_imports_the_res
     ids=["damaged-gzip", "missing", "nothing-usable"],
 )
 def test_importer_file_errors_are_one_line_and_keep_the_old_shard(tmp_path, make, message):
-    from segmenter.store import LabelStore
+    from segmenter.labelling.store import LabelStore
 
     good = _jsonl_gz(tmp_path / "good.jsonl.gz", [_page("p1")])
     assert run("wcxb", good, "--labels", tmp_path / "labels", module="segmenter.importer").returncode == 0

@@ -6,8 +6,8 @@ import json
 import pytest
 from conftest import read_records
 
-from segmenter import construct as C
 from segmenter import evaluate as E
+from segmenter.evaluation import construct as C
 from segmenter.segment import segment
 
 

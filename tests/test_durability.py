@@ -17,9 +17,9 @@ from filelock import FileLock
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from segmenter.annotate import export_csv, export_jsonl
+from segmenter.labelling.session import export_csv, export_jsonl
+from segmenter.labelling.store import LabelRecord, LabelStoreError
 from segmenter.segment import segment
-from segmenter.store import LabelRecord, LabelStoreError
 
 TEXT = "Headline: caf\u00e9 \u2603\nFirst body paragraph.\r\nMenu | Home\u2028Second body line.\n"
 LABELS_FILE = "annotations.labels.jsonl"
@@ -38,8 +38,8 @@ def annotator(worker: int, i: int) -> str:
 
 def append_many(root, doc, worker, n, barrier):
     """Child process: one annotator appending n decisions (module level so spawn can pickle it)."""
+    from segmenter.labelling.store import LabelStore as Store
     from segmenter.segment import segment as seg
-    from segmenter.store import LabelStore as Store
 
     store, paras = Store(root), seg(doc.text)
     barrier.wait()
@@ -80,7 +80,7 @@ def append_until_killed(root, doc, worker, done, chunk):
     """Child process: append forever, counting acknowledged appends in ``done``. With ``chunk``,
     each record goes out in pieces of that many bytes with a pause between them (as a slow disk
     or a network file system may do), so a kill almost always lands inside a record."""
-    import segmenter.store as store_module
+    import segmenter.labelling.store as store_module
     from segmenter.segment import segment as seg
 
     if chunk:

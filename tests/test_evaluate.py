@@ -12,9 +12,11 @@ import pytest
 from conftest import REPO
 
 from segmenter import evaluate as E
-from segmenter import metrics as M
+from segmenter.evaluation import cli
+from segmenter.evaluation import folds as F
+from segmenter.evaluation import metrics as M
+from segmenter.labelling.store import Document, LabelRecord, LabelStore, paragraph_hash, sha256_text
 from segmenter.segment import segment
-from segmenter.store import Document, LabelRecord, LabelStore, paragraph_hash, sha256_text
 
 LONG = "This is a long line of story text with well over ten words in it, for sure."
 STORY2 = "The council voted on Tuesday to close the old bridge to traffic for a year of repairs."
@@ -251,7 +253,7 @@ def test_cv_never_scores_a_document_with_a_model_that_saw_it(tmp_path, monkeypat
         fits.append(len(xs))
         return Spy(list(xs))
 
-    monkeypatch.setattr(T, "fit_classifier", fake_fit)
+    monkeypatch.setattr(F, "fit_classifier", fake_fit)
     docs = E.read_corpus(path)
     probas, info = E.cv_probabilities(docs, tmp_path / "labels", k=3, seed=0, log=lambda s: None)
     assert all(p is not None and len(p) == len(d.lines) for p, d in zip(probas, docs))
@@ -262,7 +264,6 @@ def test_cv_never_scores_a_document_with_a_model_that_saw_it(tmp_path, monkeypat
 
 
 def test_repeats_report_each_seeds_figures_and_the_spread_between_them(tmp_path, monkeypatch, capsys):
-    import segmenter.train as T
 
     store_docs = _synthetic_store(tmp_path / "labels")
 
@@ -298,7 +299,7 @@ def test_repeats_report_each_seeds_figures_and_the_spread_between_them(tmp_path,
         # (seed 7 only because the threshold is 0.6, not 0.5)
         return Model({5: 0.65, 6: 0.3, 7: 0.59}[seed])
 
-    monkeypatch.setattr(T, "fit_classifier", fake_fit)
+    monkeypatch.setattr(F, "fit_classifier", fake_fit)
     out, meta = tmp_path / "out.json", tmp_path / "m.json"
     meta.write_text("{}")
     code, stdout, err = _main(
@@ -414,7 +415,7 @@ def test_documents_in_the_label_store_get_a_not_held_out_warning(tmp_path, shipp
 
 
 def test_missing_justext_is_reported_and_skipped(tmp_path, monkeypatch, shipped_model):
-    monkeypatch.setattr(E, "justext_available", lambda: False)
+    monkeypatch.setattr(cli, "justext_available", lambda: False)
     path = _write(tmp_path / "c.jsonl", [_doc(LONG, truth=LONG)])
     logged = []
     res = E.evaluate(E.Options(str(path), labels=str(tmp_path), resamples=10), log=logged.append)

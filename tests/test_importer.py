@@ -7,9 +7,9 @@ import json
 import pytest
 from conftest import REPO, WCXB_DATA
 
-from segmenter.importer import HEADLINE_WINDOW, coarse_paragraph_labels, import_wcxb
+from segmenter.labelling.importer import HEADLINE_WINDOW, coarse_paragraph_labels, import_wcxb
+from segmenter.labelling.store import LabelStore, LabelStoreError, paragraph_hash
 from segmenter.segment import segment
-from segmenter.store import LabelStore, LabelStoreError, paragraph_hash
 
 CORE, NOT_CORE, DUP = "core-story", "not-core", "duplicate"
 assert HEADLINE_WINDOW >= 3, "the fake page puts headline, byline and date in the window"

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from conftest import GOLD, REPO, gold_records
 
+from segmenter.labelling.store import LabelStore
 from segmenter.segment import segment
-from segmenter.store import LabelStore
 
 SHARED_GOLD = REPO.parent / "shared" / "seeds" / "gold_labels.jsonl"
 

@@ -7,7 +7,7 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
-from segmenter.softlr import fit_soft_logistic
+from segmenter.solver import fit_soft_logistic
 
 
 def _problem(seed=0, n=400, d=6, k=4):

@@ -8,8 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from segmenter.segment import segment
-from segmenter.store import (
+from segmenter.labelling.store import (
     Document,
     LabelRecord,
     LabelStore,
@@ -17,6 +16,7 @@ from segmenter.store import (
     paragraph_hash,
     sha256_text,
 )
+from segmenter.segment import segment
 
 TEXT = "Headline\r\n\xa0By A. Writer\n\nBody \u2028one.\x85Footer | Site\n"
 
@@ -92,8 +92,8 @@ def test_a_bad_line_in_a_label_file_raises_naming_file_and_line(store, doc, bad_
 
 def append_many(root, doc, worker, n, barrier):
     """Child process: one annotator appending n decisions (module level so spawn can pickle it)."""
+    from segmenter.labelling.store import LabelStore as Store
     from segmenter.segment import segment as seg
-    from segmenter.store import LabelStore as Store
 
     store, paras = Store(root), seg(doc.text)
     barrier.wait()

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
+from segmenter.labelling.store import LabelRecord, LabelStore, LabelStoreError, paragraph_hash
 from segmenter.segment import segment
-from segmenter.store import LabelRecord, LabelStore, LabelStoreError, paragraph_hash
 
 TEXT = "Headline here\nFirst body paragraph of the story.\nMenu | Home | World\nSecond body line.\n"
 

@@ -7,7 +7,7 @@ import sys
 import pytest
 from conftest import REPO, SEEDS, read_seed
 
-from segmenter.store import LabelStore
+from segmenter.labelling.store import LabelStore
 from segmenter.train import DEFAULT_THRESHOLD, TrainingError, load_training_data, train
 
 

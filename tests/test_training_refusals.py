@@ -8,8 +8,8 @@ import sys
 import pytest
 from conftest import REPO
 
+from segmenter.labelling.store import LabelStore, sha256_text
 from segmenter.segment import segment
-from segmenter.store import LabelStore, sha256_text
 from segmenter.train import load_training_data, train
 
 PAGE = (

@@ -11,7 +11,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from .segment import segment
+from ..segment import segment
 from .store import Document, sha256_text
 
 #: Largest pasted or uploaded document accepted.

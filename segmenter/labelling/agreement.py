@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from itertools import combinations
 from typing import TYPE_CHECKING
 
-from .labels import ALLOWED_LABELS
+from ..labels import ALLOWED_LABELS
 from .store import LabelRecord
 
 if TYPE_CHECKING:  # pragma: no cover

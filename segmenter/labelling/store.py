@@ -35,8 +35,8 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from .labels import ALLOWED_LABELS
-from .segment import Paragraph, segment
+from ..labels import ALLOWED_LABELS
+from ..segment import Paragraph, segment
 
 DOCS_SUFFIX = ".documents.jsonl"
 LABELS_SUFFIX = ".labels.jsonl"
@@ -116,7 +116,7 @@ def _check_label(label: object, where: str) -> str:
             f"{where}: unknown label {label!r}; allowed: {', '.join(ALLOWED_LABELS)} "
             "(use one of these, or remove the record)"
         )
-    return label  # type: ignore[return-value]
+    return label
 
 
 _RECORD_FIELDS = {
@@ -155,7 +155,7 @@ def _parse_label(obj: object, where: str) -> LabelRecord:
 
 def _open_bytes(path: Path) -> io.BufferedIOBase:
     if path.name.endswith(".gz"):
-        return gzip.open(path, "rb")  # type: ignore[return-value]
+        return gzip.open(path, "rb")
     return open(path, "rb")
 
 

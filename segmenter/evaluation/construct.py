@@ -15,7 +15,7 @@ one page per variant:
 * ``before``: the last paragraphs of the previous article, then the story.
 
 Lines are labelled ``core-story`` (the story), ``related-article`` (other stories, their
-cards' source and time lines included, as LABELS.md says) and ``nav`` (widget headings).
+cards' source and time lines included, as docs/labels.md says) and ``nav`` (widget headings).
 With ``--in-page`` the constructed body sits inside its source page's own lines before and
 after the body (menus, headline, footer; labelled ``other``, coarse as in WCXB), so the
 story is not the only prose-free frame the model sees.
@@ -43,9 +43,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .jsonl import read_jsonl
-from .labels import CORE
-from .segment import segment
+from ..jsonl import read_jsonl
+from ..labels import CORE
+from ..segment import segment
 
 VARIANTS = ("cards", "bare", "inline", "before")
 RELATED = "related-article"
@@ -186,7 +186,8 @@ def cut(paragraphs: list[str], rng: random.Random) -> list[str] | None:
     """The story's first paragraphs up to a log-uniform 120-900 word budget, at least 3
     paragraphs and at most 900 words; None when the story cannot give that."""
     target = math.exp(rng.uniform(math.log(MIN_WORDS), math.log(MAX_WORDS)))
-    out, words = [], 0
+    out: list[str] = []
+    words = 0
     for p in paragraphs:
         if len(out) >= MIN_PARAGRAPHS and (words >= target or words + _words(p) > MAX_WORDS):
             break
@@ -256,8 +257,9 @@ def construct(stories: list[Story], variants: Iterable[str] = VARIANTS, seed: in
         if v not in VARIANTS:
             raise ValueError(f"unknown variant {v!r}; choose from {', '.join(VARIANTS)}")
     rng = random.Random(seed)
-    cuts = {s.id: cut(s.paragraphs, rng) for s in stories}
-    usable = [s for s in stories if cuts[s.id] is not None]
+    drawn = {s.id: cut(s.paragraphs, rng) for s in stories}
+    cuts = {k: v for k, v in drawn.items() if v is not None}
+    usable = [s for s in stories if s.id in cuts]
     pools: dict[tuple[int, str], list[Story]] = {}
     for s in usable:
         pools.setdefault((s.fold, s.script), []).append(s)

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .appconfig import PROJECT_ROOT
+from .config import PROJECT_ROOT
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -137,7 +137,7 @@ def promote_candidate(models: Path) -> Path:
     ``load_model`` checks the artifact's sha256 against the ``.json`` before unpickling, so
     it refuses that pair instead of loading a model under the wrong metadata. The candidate's
     ``.json`` is removed last, so calling this again finishes the interrupted promotion."""
-    from .api import file_sha256
+    from ..api import file_sha256
 
     models = Path(models)
     cand, target = models / CANDIDATE, models / MODEL
@@ -200,7 +200,7 @@ def metrics_frames(meta: Mapping[str, Any]) -> tuple[pd.DataFrame | None, pd.Dat
 
 def model_path(models: Path) -> Path:
     """The model the app loads: ``MODELS/segmenter.joblib`` if there is one, else the shipped one."""
-    from .api import default_model_path
+    from ..api import default_model_path
 
     own = Path(models) / MODEL
     return own if own.exists() else default_model_path()

@@ -1,8 +1,8 @@
 """The labelling session, without a browser: what the annotator is looking at, what each key
 does to the label store (label, undo, bulk range, accept suggestions, adjudicate), the
 uncertainty queue, progress, the preview and export. ``annotate_app.py`` only draws an
-:class:`AnnotationSession`; documents come from :mod:`segmenter.sources`, retraining is
-:mod:`segmenter.retrain`, the app's folders :mod:`segmenter.appconfig`.
+:class:`AnnotationSession`; documents come from :mod:`segmenter.labelling.sources`, retraining is
+:mod:`segmenter.labelling.retrain`, the app's folders :mod:`segmenter.labelling.config`.
 
 Every decision is appended to the store (lock + fsync) the moment it is made; a session
 rebuilds its state from the store, so a reload or a crash loses nothing. The store is
@@ -19,8 +19,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from .labels import ALLOWED_LABELS, CLASSES, CORE
-from .segment import Paragraph, segment
+from ..labels import ALLOWED_LABELS, CLASSES, CORE
+from ..segment import Paragraph, segment
 from .store import (
     Document,
     LabelRecord,
@@ -287,7 +287,7 @@ class AnnotationSession:
             return None
         key = (id(self.model), doc.sha256)
         if key not in self._suggest:
-            from .api import classify, default_threshold
+            from ..api import classify, default_threshold
 
             df = classify(doc.text, model=self.model)
             self._suggest[key] = _with_margin(df, default_threshold(self.model))
@@ -309,11 +309,12 @@ class AnnotationSession:
         p = self.paragraphs()[i]
         rec = self.decision(self.doc, i)  # type: ignore[arg-type]
         sug = self.suggestions()
+        s: str | None = None
+        pr: float | None = None
+        m: float | None = None
         if sug is not None:
             r = sug.iloc[i]
             s, pr, m = str(r["label"]), float(r["proba"]), float(r["margin"])
-        else:
-            s = pr = m = None
         return Row(i, p.text, rec.label if rec else None, s, pr, m, i == self.cursor)
 
     # -- actions -------------------------------------------------------------------------
@@ -482,12 +483,13 @@ class AnnotationSession:
         or not, and the annotator's label; with ``clean(text)`` itself."""
         import pandas as pd
 
-        from .api import clean
+        from ..api import clean
 
         doc = doc or self.doc
         if doc is None or self.model is None:
             raise ValueError("the preview needs a document and a model")
         sug = self.suggestions(doc)
+        assert sug is not None, "a model is set, so there are suggestions"
         mine = self.my_labels(doc)
         df = pd.DataFrame(
             {
@@ -522,7 +524,7 @@ class AnnotationSession:
         n = len(self.records)
         if self._resolved_cache is None or self._resolved_cache[0] != n:
             self._resolved_cache = (n, resolve_records(self.store_docs, self.records))
-        return self._resolved_cache[1]  # type: ignore[return-value]
+        return self._resolved_cache[1]
 
     # -- progress and export ---------------------------------------------------------------
     def progress(self) -> pd.DataFrame:
