@@ -150,6 +150,40 @@ class Augmented:
         return xs, ys, ws, groups
 
 
+@dataclass
+class StoreFeatures:
+    """The label store read and featurized once: documents, labels, feature rows, weights."""
+
+    data: TrainingData
+    X: list[np.ndarray]
+    W: list[np.ndarray]
+
+    @classmethod
+    def read(
+        cls, labels_dir: str | Path, fine_doc_weight: float = DEFAULT_FINE_DOC_WEIGHT, progress: bool = False
+    ) -> StoreFeatures:
+        data = load_training_data(labels_dir)
+        return cls(data, featurize(data.texts, progress=progress), weights_for(data, fine_doc_weight))
+
+
+def fit_pipeline(
+    store: StoreFeatures,
+    augmented: Augmented,
+    seed: int,
+    threshold: float | None = DEFAULT_THRESHOLD,
+    jobs: int = 1,
+):
+    """The artifact ``segmenter.train`` writes: features and the classifier fitted on every
+    document of the store (and the perturbed copies)."""
+    from sklearn.pipeline import Pipeline
+
+    from .features import ParagraphFeatures
+
+    rows = augmented.training_set(range(len(store.X)), store.X, store.data.labels, store.W)
+    classifier = fit_classifier(*rows, seed, threshold, jobs=jobs)
+    return Pipeline([("features", ParagraphFeatures().fit(None)), ("classifier", classifier)])
+
+
 def fit_classifier(X, y, w, groups, seed: int, threshold: float | None = DEFAULT_THRESHOLD, jobs: int = 1):
     from .model import ContextClassifier
 

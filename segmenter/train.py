@@ -30,10 +30,12 @@ from .dataset import (
     DEFAULT_AUGMENT_RATE,
     DEFAULT_FINE_DOC_WEIGHT,
     Augmented,
+    StoreFeatures,
     TrainingData,
     TrainingError,
     featurize,
     fit_classifier,
+    fit_pipeline,
     label_set_hash,
     load_training_data,
     weights_for,
@@ -231,10 +233,6 @@ def train(
     progress: bool = False,
 ) -> dict:
     """Train from ``labels_dir`` and write the model to ``out``; returns the metadata written."""
-    from sklearn.pipeline import Pipeline
-
-    from .features import ParagraphFeatures
-
     t0 = time.time()
     data = load_training_data(labels_dir)
     for problem in data.problems[:20]:
@@ -257,10 +255,8 @@ def train(
         )
         log(format_metrics(metrics))
     log("fitting on all documents ...")
-    classifier = fit_classifier(
-        *augmented.training_set(range(len(X)), X, data.labels, W), seed, threshold, jobs=jobs
-    )
-    pipeline = Pipeline([("features", ParagraphFeatures().fit(None)), ("classifier", classifier)])
+    pipeline = fit_pipeline(StoreFeatures(data, X, W), augmented, seed, threshold, jobs)
+    classifier = pipeline.named_steps["classifier"]
     sources = Counter((d.source or "unknown", d.license or "unknown") for d in data.docs)
     meta = {
         "versions": versions(),

@@ -241,6 +241,13 @@ def build_parser() -> argparse.ArgumentParser:
         "'truth' and/or per-line 'labels' / 'line_labels' (e.g. "
         "/work/shared/data/l3s_gn1.jsonl.gz)",
     )
+    ap.add_argument(
+        "--suite",
+        action="store_true",
+        help="instead, run the evaluation suite: WCXB and Andy cross-validated, L3S-GN1 and "
+        "Dragnet never trained on, 3 seeds, with baselines and an error breakdown "
+        "(options: segmenter evaluate --suite --help)",
+    )
     src = ap.add_mutually_exclusive_group()
     src.add_argument(
         "--model",
@@ -343,6 +350,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if "--suite" in argv:  # every held-out measurement in one run: its own options
+        from .suite import main as suite_main
+
+        return suite_main([a for a in argv if a != "--suite"])
     ap = build_parser()
     args = ap.parse_args(argv)
     if args.limit is not None and args.limit < 1:

@@ -5,20 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 
 from ..dataset import (
     DEFAULT_AUGMENT_COPIES,
     DEFAULT_AUGMENT_RATE,
-    DEFAULT_FINE_DOC_WEIGHT,
     Augmented,
+    StoreFeatures,
     TrainingData,
     featurize,
     fit_classifier,
     label_set_hash,
-    load_training_data,
-    weights_for,
 )
 from .corpus import CorpusDoc, EvaluationError
 
@@ -142,15 +141,28 @@ def cross_validate(
 
 
 # -- cross-validation over the label store -----------------------------------------------
+def site_of(url: str | None) -> str | None:
+    """The site a page comes from: its URL's host without a leading ``www.``; None without one."""
+    if not url:
+        return None
+    host = urlsplit(url).hostname
+    if not host:
+        return None
+    return host[4:] if host.startswith("www.") else host
+
+
 def grouped_folds(data, k: int, seed: int) -> list[list[int]]:
-    """K test folds over the store's documents. A group is one text (documents stored twice
-    under different ids stay together; perturbed copies follow their original in training).
-    Groups holding finely labelled documents and the others are dealt out separately, so
-    every fold model still sees most of the fine labels."""
+    """K test folds over the store's documents. A group is one site (the URL's host): a
+    model is never scored on a page of a site whose template it learnt from another page.
+    Documents without a URL group by text (one stored twice under different ids stays
+    together); perturbed copies follow their original in training. Groups holding finely
+    labelled documents and the others are dealt out separately, so every fold model still
+    sees most of the fine labels."""
     rng = np.random.default_rng(seed)
     groups: dict[str, list[int]] = {}
     for i, d in enumerate(data.docs):
-        groups.setdefault(d.sha256, []).append(i)
+        site = site_of(d.url)
+        groups.setdefault(f"site:{site}" if site else f"text:{d.sha256}", []).append(i)
     fine_docs = set(data.fine)
     members = list(groups.values())
     fine = [g for g in members if any(i in fine_docs for i in g)]
@@ -209,16 +221,20 @@ def cv_probabilities(
     jobs: int = 1,
     progress: bool = False,
     log: Callable[[str], None] = print,
+    store: StoreFeatures | None = None,
 ) -> tuple[list[np.ndarray], dict]:
     """Held-out probabilities for each corpus document: K models, each trained (as
     ``segmenter.train`` trains) on the label store without one fold; a corpus document in the
     store is scored by the model of the fold that holds it out, any other by the model of
-    fold (position mod K), which never saw it either."""
+    fold (position mod K), which never saw it either. ``store``: the label store already
+    read and featurized (several runs over one store read it once)."""
     from joblib import Parallel, delayed
 
     if k < 2:
         raise EvaluationError("--cv needs K >= 2")
-    data = load_training_data(labels_dir)
+    if store is None:
+        store = StoreFeatures.read(labels_dir, progress=progress)
+    data, X, W = store.data, store.X, store.W
     if len(data.docs) < k:
         raise EvaluationError(f"--cv {k}: the label store {labels_dir} holds only {len(data.docs)} documents")
     hits = match_store(docs, data.docs)
@@ -232,8 +248,6 @@ def cv_probabilities(
         folds = grouped_folds(data, k, seed)
         assigned = assign_folds(hits, folds)
 
-    X = featurize(data.texts, progress=progress)
-    W = weights_for(data, DEFAULT_FINE_DOC_WEIGHT)
     augmented = Augmented.build(data, DEFAULT_AUGMENT_COPIES, DEFAULT_AUGMENT_RATE, seed)
     own = [i for i, h in enumerate(hits) if h is None or data.docs[h].sha256 != docs[i].sha256]
     own_X = dict(zip(own, featurize([docs[i].lines for i in own])))

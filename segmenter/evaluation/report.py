@@ -206,9 +206,14 @@ def summarize(result: dict) -> dict:
 
 
 def _rounded(value):
-    """A figure (or list of figures) to 4 places; None where it is undefined (NaN or None)."""
-    if isinstance(value, list):
+    """A figure (or a list or dict of them, nested) to 4 places; None where it is undefined
+    (NaN or None); strings and booleans as they are."""
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
         return [_rounded(v) for v in value]
+    if isinstance(value, (str, bool)):
+        return value
     if value is None or not math.isfinite(float(value)):
         return None
     return round(float(value), 4)
