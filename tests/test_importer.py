@@ -7,7 +7,7 @@ import json
 import pytest
 from conftest import REPO, WCXB_DATA
 
-from segmenter.labelling.importer import HEADLINE_WINDOW, coarse_paragraph_labels, import_wcxb
+from segmenter.labelling.importer import HEADLINE_WINDOW, coarse_paragraph_labels, import_corpus, import_wcxb
 from segmenter.labelling.store import LabelStore, LabelStoreError, paragraph_hash
 from segmenter.segment import segment
 
@@ -179,3 +179,35 @@ def test_committed_wcxb_shard_agrees_with_the_real_data():
         assert [labels[doc_id].get(p.index, {}).get("label") for p in paragraphs] == coarse_paragraph_labels(
             row["text"], row["line_labels"], doc_id
         )
+
+
+ANDY_DATA = WCXB_DATA.with_name("andy_news_dev.jsonl.gz")
+
+
+def _ids(path) -> set[str]:
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        return {str(json.loads(line)["id"]) for line in fh if line.strip()}
+
+
+@pytest.mark.skipif(not (WCXB_DATA.exists() and ANDY_DATA.exists()), reason="shared data not found")
+def test_committed_store_holds_exactly_the_trainable_pages_and_no_test_split_page():
+    docs = LabelStore(REPO / "labels").documents()
+    wcxb = {d.split("/", 1)[1] for d in docs if d.startswith("wcxb-dev/")}
+    andy = {d for d, doc in docs.items() if d.startswith("andy-news/")}
+    assert wcxb == _ids(WCXB_DATA)  # the 82 test-split pages of the benchmark are gone
+    assert {d.split("/", 1)[1] for d in andy} == _ids(ANDY_DATA)
+    assert {docs[d].license for d in andy} == {"Apache-2.0"}
+
+
+def test_andy_pages_import_under_their_own_shard_source_and_licence(tmp_path):
+    path = tmp_path / "andy.jsonl.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as fh:
+        fh.write(
+            json.dumps({"id": "a1", "url": "https://x.example/a1", "text": TEXT, "line_labels": LINE_LABELS})
+        )
+    store = LabelStore(tmp_path / "labels")
+    assert import_corpus(path, store, "andy") == (1, sum(lab not in (None, "blank") for *_, lab in PAGE))
+    doc = store.documents()["andy-news/a1"]
+    assert doc.license == "Apache-2.0" and "AndyTheFactory" in doc.source
+    assert {r.annotator for r in store.records()} == {"andy-news-import"}
+    assert (tmp_path / "labels" / "andy-news.labels.jsonl.gz").exists()

@@ -32,10 +32,11 @@ import numpy as np
 
 from ..dataset import DEFAULT_AUGMENT_COPIES, DEFAULT_AUGMENT_RATE, Augmented, StoreFeatures, fit_pipeline
 from ..decision import DEFAULT_THRESHOLD
+from ..train import held_out_metrics
 from . import metrics as M
 from .corpus import CorpusDoc, EvaluationError, read_corpus
 from .errors import KINDS, error_breakdown
-from .folds import cv_probabilities
+from .folds import cv_probabilities, match_store
 from .report import _rounded
 from .systems import (
     SYSTEM_NAMES,
@@ -153,6 +154,8 @@ def run_suite(opts: SuiteOptions, log: Callable[[str], None] = print) -> dict:
     cv_docs = [d for name in cv_names for d in docs[name]]
     model_preds: dict[str, list[list[Prediction]]] = {name: [] for name in docs}
     cv_info: list[dict] = []
+    fine_per_seed: list[dict] = []
+    hits = match_store(cv_docs, store.data.docs)
     for seed in opts.seeds:
         if cv_docs:
             log(f"seed {seed}: {opts.k}-fold cross-validation for {', '.join(cv_names)}")
@@ -160,6 +163,11 @@ def run_suite(opts: SuiteOptions, log: Callable[[str], None] = print) -> dict:
                 cv_docs, opts.labels, opts.k, seed, opts.jobs, opts.progress, log, store=store
             )
             cv_info.append(info)
+            by_store: list[np.ndarray | None] = [None] * len(store.data.docs)
+            for h, p in zip(hits, probas):
+                if h is not None:
+                    by_store[h] = p
+            fine_per_seed.append(held_out_metrics(store.data, by_store, DEFAULT_THRESHOLD).get("fine", {}))
             preds = [line_predictions(d.lines, p, DEFAULT_THRESHOLD) for d, p in zip(cv_docs, probas)]
             start = 0
             for name in cv_names:
@@ -221,8 +229,51 @@ def run_suite(opts: SuiteOptions, log: Callable[[str], None] = print) -> dict:
         for i in range(len(opts.seeds))
     ]
     result["suite_mean_f1"] = _spread(per_seed_mean)
+    if any(fine_per_seed):
+        result["fine_labels"] = _fine_figures(fine_per_seed)
+    if "l3s-gn1" in docs:
+        result["l3s_related_article"] = _class_lines(
+            docs["l3s-gn1"], model_preds["l3s-gn1"], "related-article"
+        )
     result["seconds"] = round(time.time() - t0, 1)
     return result
+
+
+def _fine_figures(per_seed: Sequence[dict]) -> dict:
+    """Per-class P/R/F1 on the finely labelled store pages, held out (each scored by the fold
+    model that never saw it), with the spread over the seeds."""
+    seeds = [m for m in per_seed if m]
+    classes = list(seeds[0]["per_class"])
+    return {
+        "documents": seeds[0]["documents"],
+        "paragraphs": seeds[0]["paragraphs"],
+        "accuracy": _spread([m["accuracy"] for m in seeds]),
+        "per_class": {
+            c: {k: _spread([m["per_class"][c][k] for m in seeds]) for k in ("precision", "recall", "f1")}
+            | {"support": seeds[0]["per_class"][c]["support"]}
+            for c in classes
+        },
+        "confusion": seeds[0]["confusion"],
+    }
+
+
+def _class_lines(docs: Sequence[CorpusDoc], runs: Sequence[Sequence[Prediction]], cls: str) -> dict:
+    """Line-level P/R/F1 of one class (e.g. related-article on L3S-GN1's human labels) per seed."""
+    per_seed = []
+    for preds in runs:
+        gold: list[bool] = []
+        pred: list[bool] = []
+        for d, p in zip(docs, preds):
+            if d.line_labels is None or p.labels is None:
+                continue
+            gold.extend(lab == cls for lab in d.line_labels)
+            pred.extend(lab == cls for lab in p.labels)
+        per_seed.append(M.line_prf(gold, pred))
+    return {
+        "class": cls,
+        "support": per_seed[0]["support"] if per_seed else 0,
+        **{k: _spread([m[k] for m in per_seed]) for k in ("precision", "recall", "f1")},
+    }
 
 
 # -- report ------------------------------------------------------------------------------
@@ -262,6 +313,23 @@ def format_suite(result: dict) -> str:
         e = block["errors"]
         lines.append(
             f"{name:<10}" + "".join(f"{e['share'][k]:>17.1%} {e['words'][k] / 1000:>5.0f}k" for k in KINDS)
+        )
+    fine = result.get("fine_labels")
+    if fine:
+        lines.append(
+            f"\nFinely labelled store pages, held out ({fine['documents']} pages, {fine['paragraphs']} paragraphs): "
+            f"accuracy {_pm(fine['accuracy'])}"
+        )
+        lines.append(f"  {'class':<16}{'precision':>16}{'recall':>16}{'F1':>16}{'support':>9}")
+        for c, m in fine["per_class"].items():
+            lines.append(
+                f"  {c:<16}{_pm(m['precision']):>16}{_pm(m['recall']):>16}{_pm(m['f1']):>16}{m['support']:>9}"
+            )
+    rel = result.get("l3s_related_article")
+    if rel:
+        lines.append(
+            f"\nL3S-GN1 related-article lines ({rel['support']:.0f}, human labels): "
+            f"P {_pm(rel['precision'])}  R {_pm(rel['recall'])}  F1 {_pm(rel['f1'])}"
         )
     for name, block in result["corpora"].items():
         worst = block["errors"]["worst_pages"][:5]
@@ -324,6 +392,12 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument(
         "--record", metavar="MODEL_JSON", help="keep the figures in a model's .json under 'suite'"
     )
+    ap.add_argument(
+        "--keep-models",
+        type=Path,
+        metavar="DIR",
+        help="write each seed's model trained on the whole store to DIR/suite-seedN.joblib (for inspection)",
+    )
     ap.add_argument("--no-progress", action="store_true", help="no progress bars")
     return ap
 
@@ -348,6 +422,7 @@ def main(argv: list[str] | None = None) -> int:
         justext=not args.no_justext,
         progress=sys.stderr.isatty() and not args.no_progress,
         worst=args.worst,
+        models_out=args.keep_models,
     )
     from ..dataset import TrainingError
 
