@@ -39,6 +39,10 @@ _COARSE = -1  # code of a not-core row
 #: importers set it exactly and a row they left ``not-core`` is not a duplicate.
 COARSE_CLASSES: tuple[str, ...] = ("related-article", "promo", "nav")
 _UNLABELLED = -2
+#: A paragraph's weight, in training and in the story run: this much for any paragraph...
+_WORD_WEIGHT_FLOOR = 0.25
+#: ...plus its words over this cap, up to 1 (no more for longer paragraphs).
+_WORD_WEIGHT_CAP = 40
 
 
 def encode_labels(labels: Sequence[str | None]) -> np.ndarray:
@@ -445,13 +449,12 @@ def story_run_features(
     Columns (``STORY_RUN_FEATURES``): inside the run; log paragraphs before its start and
     after its end; the lowest p(core) between the paragraph and the run (1 inside or
     adjacent: a trough of furniture between a paragraph and the story says it is not the
-    story's); the run's share of the page's paragraph weights (each 0.25 + words / 40,
-    capped at 1.25)."""
+    story's); the run's share of the page's paragraph weights (``word_weight``)."""
     n = len(core)
     starts = np.zeros(1, dtype=np.int64) if starts is None else np.asarray(starts, dtype=np.int64)
     bounds = np.append(starts, n)
     out = np.zeros((n, len(STORY_RUN_FEATURES)))
-    weight = 0.25 + np.minimum(np.maximum(words, 0), 40) / 40
+    weight = word_weight(words)
     for a, b in zip(bounds[:-1], bounds[1:]):
         if b <= a:
             continue
@@ -517,17 +520,28 @@ def build_pipeline(random_state: int = 0) -> Pipeline:
     )
 
 
+def word_weight(words: np.ndarray, cap: int = _WORD_WEIGHT_CAP) -> np.ndarray:
+    """A paragraph's weight by its count of words: ``_WORD_WEIGHT_FLOOR`` plus its words up
+    to ``cap`` over ``cap`` (0.25 to 1.25 by default), so a long paragraph counts for more
+    than a "Share" line, but one pasted-in story no more than a few ordinary paragraphs."""
+    return _WORD_WEIGHT_FLOOR + np.minimum(np.maximum(words, 0), cap) / cap
+
+
 def paragraph_weights(
-    texts: Sequence[str], labels: Sequence[str | None], *, word_cap: int = 40, fine_doc_weight: float = 1.0
+    texts: Sequence[str],
+    labels: Sequence[str | None],
+    *,
+    word_cap: int = _WORD_WEIGHT_CAP,
+    fine_doc_weight: float = 1.0,
 ) -> np.ndarray:
-    """Training weight per paragraph: grows with its words up to ``word_cap`` (so the loss
-    follows the word-level metric, not the count of "Share" lines), times
-    ``fine_doc_weight`` for documents labelled with the five classes only (no ``not-core``):
-    they alone teach the difference between related-article, promo, nav and duplicate."""
+    """Training weight per paragraph: ``word_weight`` of its words (so the loss follows the
+    word-level metric, not the count of "Share" lines), times ``fine_doc_weight`` for
+    documents labelled with the five classes only (no ``not-core``): they alone teach the
+    difference between related-article, promo, nav and duplicate."""
     from .features import _WORD
 
     words = np.array([len(_WORD.findall(t)) for t in texts], dtype=np.float64)
-    w = 0.25 + np.minimum(words, word_cap) / word_cap
+    w = word_weight(words, word_cap)
     if NOT_CORE not in labels:
         w = w * fine_doc_weight
     return w
