@@ -26,12 +26,14 @@ import re
 from bisect import bisect_right
 from collections.abc import Sequence
 from itertools import chain, repeat
+from numbers import Integral
 from operator import itemgetter
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd  # already loaded by scikit-learn's import just below: no start-up cost
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval
 
 from .segment import Paragraph, segment
 
@@ -175,19 +177,36 @@ class ParagraphFeatures(TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    prose_min_words : a paragraph of at least this many words counts as prose when it also
-        ends like a sentence; the densest run of prose anchors position and topic features.
-    lead_size : how many paragraphs from the start of the densest run form the "lead".
-    function_words : how many of a document's most frequent words count as its function
-        words (a language-neutral stand-in for a stopword list).
+    prose_min_words : int, default=8
+        A paragraph of at least this many words counts as prose when it also ends like a
+        sentence; the densest run of prose anchors the position and topic features.
+    lead_size : int, default=3
+        How many paragraphs from the start of the densest run form the "lead".
+    function_words : int, default=40
+        How many of a document's most frequent words count as its function words (a
+        language-neutral stand-in for a stopword list).
+
+    Attributes
+    ----------
+    n_features_out_ : int
+        The number of columns of every matrix ``transform`` returns.
     """
+
+    _parameter_constraints: dict = {
+        "prose_min_words": [Interval(Integral, 1, None, closed="left")],
+        "lead_size": [Interval(Integral, 1, None, closed="left")],
+        "function_words": [Interval(Integral, 0, None, closed="left")],
+    }
 
     def __init__(self, prose_min_words: int = 8, lead_size: int = 3, function_words: int = 40):
         self.prose_min_words = prose_min_words
         self.lead_size = lead_size
         self.function_words = function_words
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Sequence[str | Sequence[Paragraph]], y: object = None) -> ParagraphFeatures:
+        """Check the parameters; there is nothing to learn (every feature is relative to
+        its own document)."""
         self.n_features_out_ = len(_FEATURE_NAMES)
         return self
 

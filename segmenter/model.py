@@ -17,13 +17,15 @@ refit reads each such row once, its shares as soft targets (:mod:`segmenter.soft
 from __future__ import annotations
 
 from collections.abc import Sequence
+from numbers import Integral, Real
 
 import numpy as np
 from joblib import Parallel, delayed
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import Interval, InvalidParameterError
 from sklearn.utils.extmath import softmax
 from threadpoolctl import threadpool_limits
 
@@ -60,6 +62,14 @@ def encode_labels(labels: Sequence[str | None]) -> np.ndarray:
     return out
 
 
+def _invalid(estimator: BaseEstimator, name: str, must_be: str) -> InvalidParameterError:
+    """The error scikit-learn raises for a parameter outside its constraints, worded as its own."""
+    value = getattr(estimator, name)
+    return InvalidParameterError(
+        f"The {name!r} parameter of {type(estimator).__name__} must be {must_be}. Got {value!r} instead."
+    )
+
+
 def _one_hot(codes: np.ndarray) -> np.ndarray:
     """Class codes (from :func:`encode_labels`, no ``not-core``) as rows of shares over ``CLASSES``."""
     out = np.zeros((len(codes), len(CLASSES)))
@@ -72,7 +82,47 @@ class PartialLabelLogisticRegression(ClassifierMixin, BaseEstimator):
     labelled only ``not-core``, by EM over the classes such a row can be (``coarse_classes``).
 
     ``y`` holds codes from :func:`encode_labels` (unlabelled rows must be removed first).
+
+    Parameters
+    ----------
+    C : float, default=1.0
+        Inverse strength of the L2 penalty, as in ``LogisticRegression`` (intercepts are not
+        penalised).
+    em_iterations : int, default=2
+        EM rounds: each spreads the not-core rows over ``coarse_classes`` by what the model
+        currently believes, then refits on those shares.
+    min_share : float, default=0.05
+        In each round, a not-core row's shares under this are dropped and the rest scaled
+        back up to 1; a row left with none sits the round out.
+    max_iter : int, default=1000
+        The solver's iteration limit for each fit.
+    tol : float, default=1e-4
+        The solver's stopping tolerance on the gradient (as ``LogisticRegression``'s).
+    coarse_classes : tuple of str, default=COARSE_CLASSES
+        What a not-core row can be: distinct names from ``CLASSES``, other than core-story.
+
+    Attributes
+    ----------
+    classes_ : ndarray of str
+        ``CLASSES``, the order of ``predict_proba``'s columns.
+    scaler_ : StandardScaler
+        The standardisation of the inputs.
+    lr_ : LogisticRegression
+        The fitted model, on standardised inputs, over the classes the labels hold.
+    coarse_share_ : ndarray of shape (n_not_core_rows, len(coarse_classes))
+        The last E-step's split of the not-core rows over ``coarse_classes``.
+    n_features_in_ : int
+        The number of input columns.
     """
+
+    _parameter_constraints: dict = {
+        "C": [Interval(Real, 0, None, closed="right")],
+        "em_iterations": [Interval(Integral, 1, None, closed="left")],
+        "min_share": [Interval(Real, 0, 1, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "coarse_classes": [tuple, list],
+    }
 
     def __init__(
         self,
@@ -90,6 +140,20 @@ class PartialLabelLogisticRegression(ClassifierMixin, BaseEstimator):
         self.max_iter = max_iter
         self.tol = tol
 
+    def _validate_params(self) -> None:
+        """scikit-learn's checks of ``_parameter_constraints``, and that ``coarse_classes``
+        names classes a not-core row can be."""
+        super()._validate_params()
+        allowed = [c for c in CLASSES if c != "core-story"]
+        names = list(self.coarse_classes)
+        if (
+            not names
+            or not all(isinstance(c, str) and c in allowed for c in names)
+            or len(set(names)) < len(names)
+        ):
+            raise _invalid(self, "coarse_classes", f"a non-empty tuple of distinct names among {allowed}")
+
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(
         self,
         X: np.ndarray,
@@ -284,7 +348,51 @@ class ContextClassifier(ClassifierMixin, BaseEstimator):
     ``fit(X, y, sample_weight)`` takes one feature matrix, one label sequence (names or
     None) and optionally one weight vector per document; ``predict_proba(X)`` returns one
     probability matrix per document, columns in ``classes_`` order.
+
+    Parameters
+    ----------
+    C : float, default=1.0
+        Inverse strength of pass one's L2 penalty.
+    context_C : float, default=1.0
+        Inverse strength of pass two's L2 penalty.
+    windows : tuple of int, default=(1, 2, 4, 8)
+        The window sizes, in paragraphs before and after each one, over which pass two
+        reads the means of pass one's probabilities (positive, at least one).
+    inner_folds : int, default=3
+        How many folds of documents give pass two its out-of-fold pass-one probabilities.
+    em_iterations : int, default=2
+        Pass one's EM rounds over the not-core rows (pass two runs one, from pass one's split).
+    random_state : int or None, default=0
+        Seeds the split of the documents into inner folds.
+    n_jobs : int or None, default=None
+        Threads for the inner folds' fits (joblib's convention: None is one, -1 is all).
+    core_threshold : float or None, default=None
+        ``predict`` labels a paragraph core-story where p(core-story) is at least this; None:
+        where core-story is the most probable class.
+
+    Attributes
+    ----------
+    classes_ : ndarray of str
+        ``CLASSES``, the order of ``predict_proba``'s columns.
+    first_ : PartialLabelLogisticRegression
+        Pass one, fitted on every document.
+    second_ : PartialLabelLogisticRegression
+        Pass two, fitted on the features, the context of pass one's out-of-fold
+        probabilities and the story run.
+    n_features_in_ : int
+        The number of feature columns of each document's matrix.
     """
+
+    _parameter_constraints: dict = {
+        "C": [Interval(Real, 0, None, closed="right")],
+        "context_C": [Interval(Real, 0, None, closed="right")],
+        "windows": [tuple, list],
+        "inner_folds": [Interval(Integral, 2, None, closed="left")],
+        "em_iterations": [Interval(Integral, 1, None, closed="left")],
+        "random_state": [Interval(Integral, 0, None, closed="left"), None],
+        "n_jobs": [Integral, None],
+        "core_threshold": [Interval(Real, 0, 1, closed="both"), None],
+    }
 
     # defaults for artifacts pickled before these parameters existed
     n_jobs = None
@@ -310,6 +418,17 @@ class ContextClassifier(ClassifierMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.core_threshold = core_threshold
 
+    def _validate_params(self) -> None:
+        """scikit-learn's checks of ``_parameter_constraints``, and that ``windows`` holds
+        positive integers."""
+        super()._validate_params()
+        sizes = list(self.windows)
+        if not sizes or not all(
+            isinstance(w, Integral) and not isinstance(w, bool) and w >= 1 for w in sizes
+        ):
+            raise _invalid(self, "windows", "a non-empty tuple of positive integers")
+
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(
         self,
         X: Sequence[np.ndarray],
