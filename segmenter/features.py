@@ -137,7 +137,7 @@ _LOOSE_PROSE_WORDS = 15
 _MARK_WINDOW = 6
 #: A block of at least this many consecutive non-prose paragraphs is a big block (menus, cards).
 _BIG_BLOCK = 3
-#: What a non-prose paragraph costs the strict run, in median prose paragraphs.
+#: What a non-prose paragraph costs the strict run, in median prose lengths.
 _STRICT_GAP_COST = 1.0
 #: What it costs the loose run: a quarter, so the run bridges subheadings, lists and captions.
 _LOOSE_GAP_COST = 0.25
@@ -147,7 +147,7 @@ _RUN_MIN_MEDIAN = 10.0
 _RUN_WORD_CAP = 1.5
 #: What every paragraph of a run costs it, in words: a run must earn its length.
 _RUN_PARAGRAPH_COST = 2.0
-#: The headline is looked for this many paragraphs back from the run's start (the start included).
+#: The headline is looked for among this many paragraphs, from the run's start backwards.
 _TITLE_LOOKBACK = 8
 #: A headline has this many words, at least and at most.
 _TITLE_MIN_WORDS, _TITLE_MAX_WORDS = 3, 30
@@ -234,7 +234,8 @@ def _feature_families(
     """Every own feature of a page's paragraphs, one mapping (name -> column) per family, in
     column order. The page is read once (``_Page``); what several families build on is found
     here first: which paragraphs are prose, the densest run of prose (where the story most
-    likely is), the widget headings, and the key under which two paragraphs are the same.
+    likely is), each line up to a bar (where widget headings are looked for), the key under
+    which two paragraphs are the same, the page's TF-IDF, its lead and its headline.
 
     Vectorised: the paragraphs are joined by newlines (no paragraph holds one) and each
     regular expression runs once over the page; per-paragraph figures are sums over flat
@@ -256,7 +257,7 @@ def _feature_families(
         cards,
         _position_features(page, prose, run),
         _furniture_before_features(page, prose, run, cards["is_heading"], cards["time_ago"]),
-        _comment_thread_features(page, heads, cards),
+        _comment_thread_features(page, heads, cards["is_heading"], cards["date_like"], cards["time_ago"]),
         _block_features(page, prose, run),
         _loose_run_features(page, prose),
         _topic_features(page, tfidf, run, lead, title),
@@ -339,10 +340,10 @@ def _word_mix_features(page: _Page, function_words: int) -> dict[str, np.ndarray
 
 
 def _card_features(page: _Page, heads: list[str], key_ids: np.ndarray) -> dict[str, np.ndarray]:
-    """The patterns of cards and widgets, looked for in short lines only (in prose they mean
-    nothing): a card's time ("5 hours ago") or date, a source credit after a dash, a widget
-    heading ("Related Articles"; ``heads`` are the lines up to a bar), and how often the
-    line recurs on the page (the same "Share" under every card)."""
+    """The patterns of cards and widgets: a card's time ("5 hours ago") or date and a source
+    credit after a dash (in short lines only: in prose they mean nothing), a widget heading
+    ("Related Articles"; ``heads`` are the lines up to a bar), and how often the line recurs
+    on the page (the same "Share" under every card)."""
     n_words = page.n_words
     # every date and "N hours ago" holds a digit; only "today" and kin do not
     has_digit = page.char_counts()[0] > 0
@@ -397,19 +398,19 @@ def _furniture_before_features(
 
 
 def _comment_thread_features(
-    page: _Page, heads: list[str], cards: dict[str, np.ndarray]
+    page: _Page, heads: list[str], heading: np.ndarray, date_like: np.ndarray, time_ago: np.ndarray
 ) -> dict[str, np.ndarray]:
     """Comment threads: every comment has a byline, a date and a reply link, so their marks
     keep recurring (a story has one byline and one date at most); and what follows a
     heading that opens a thread ("59 Comments") is readers' text."""
     n, idx = page.n, page.index
     comment_mark = page.matches_short(_COMMENT_MARK, page.n_words <= _SHORT_LINE_WORDS, _COMMENT_NEEDLES)
-    stamps = np.maximum(cards["date_like"], cards["time_ago"])
+    stamps = np.maximum(date_like, time_ago)
     marks = np.concatenate([[0.0], np.cumsum(stamps + comment_mark)])
     lo = np.maximum(idx - _MARK_WINDOW, 0).astype(np.int64)
     hi = np.minimum(idx + (_MARK_WINDOW + 1), n).astype(np.int64)
     thread = np.zeros(n)
-    for i in np.flatnonzero(cards["is_heading"]):
+    for i in np.flatnonzero(heading):
         thread[i] = _COMMENTS_HEADING.match(heads[i].strip(_HEADING_TRIM)) is not None
     return {
         "comment_mark": comment_mark,
