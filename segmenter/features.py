@@ -9,6 +9,15 @@ widget heading ("Related Articles", "Comments") came before it, how close its wo
 the headline, the lead and the main run (TF-IDF fitted on the document itself), and whether
 it repeats an earlier paragraph. Topic decides core vs related, and no list of words that
 happen to mean "Telegram" can carry over to other sites; these relations can.
+
+The algorithm, top to bottom (``_feature_families``): read the page once into flat arrays
+(``_Page``); find its prose and the densest run of prose; then compute each family of
+columns in turn (shape, line marks, word mix, cards, position, furniture before, comment
+threads, blocks, the loose run, topic, word overlap, duplication), each a function that
+returns its columns by name; then copy some of them onto the neighbours' rows. The column
+names are the families' own keys, read off the code (``_FEATURE_NAMES``), so the names and
+the columns cannot drift apart. The shipped model's coefficients are indexed by column:
+moving a column, or changing a threshold below, needs a retrained model.
 """
 
 from __future__ import annotations
@@ -17,11 +26,14 @@ import re
 from bisect import bisect_right
 from collections.abc import Sequence
 from itertools import chain, repeat
+from numbers import Integral
 from operator import itemgetter
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd  # already loaded by scikit-learn's import just below: no start-up cost
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval
 
 from .segment import Paragraph, segment
 
@@ -106,339 +118,446 @@ _HEADING = re.compile(
 )
 
 
+# -- thresholds -------------------------------------------------------------------------
+#: A paragraph of fewer words than this has "few words"; a duplicate of this many or more is "long".
+_FEW_WORDS = 5
+#: A word of at most this many characters is a short word (articles, prepositions, pronouns).
+_SHORT_WORD_CHARS = 3
+#: Card times ("5 hours ago", "yesterday") are looked for in paragraphs of at most this many words.
+_TIME_AGO_MAX_WORDS = 8
+#: Dates, share buttons and comment marks are looked for in paragraphs of at most this many words.
+_SHORT_LINE_WORDS = 12
+#: A source credit ("— Reuters") is looked for in paragraphs of at most this many words.
+_SOURCE_DASH_MAX_WORDS = 6
+#: In a paragraph of fewer words than this, " - " separates like a bar ("Home - News").
+_DASH_BAR_MAX_WORDS = 15
+#: The loose run counts a paragraph of at least this many words as prose, sentence end or not.
+_LOOSE_PROSE_WORDS = 15
+#: Comment stamps and marks are counted over this many paragraphs either side of each one.
+_MARK_WINDOW = 6
+#: A block of at least this many consecutive non-prose paragraphs is a big block (menus, cards).
+_BIG_BLOCK = 3
+#: What a non-prose paragraph costs the strict run, in median prose lengths.
+_STRICT_GAP_COST = 1.0
+#: What it costs the loose run: a quarter, so the run bridges subheadings, lists and captions.
+_LOOSE_GAP_COST = 0.25
+#: The run's median prose length is taken as at least this many words.
+_RUN_MIN_MEDIAN = 10.0
+#: A prose paragraph adds at most this many median lengths to a run.
+_RUN_WORD_CAP = 1.5
+#: What every paragraph of a run costs it, in words: a run must earn its length.
+_RUN_PARAGRAPH_COST = 2.0
+#: The headline is looked for among this many paragraphs, from the run's start backwards.
+_TITLE_LOOKBACK = 8
+#: A headline has this many words, at least and at most.
+_TITLE_MIN_WORDS, _TITLE_MAX_WORDS = 3, 30
+#: A word found in at most this many of the page's paragraphs is rare.
+_RARE_MAX_PARAGRAPHS = 2
+#: The own features copied onto each paragraph's neighbours' rows, which read them as context.
+_NEIGHBOUR_FEATURES = (
+    "log_words",
+    "ends_sentence",
+    "is_prose",
+    "few_words",
+    "time_ago",
+    "source_dash",
+    "is_heading",
+    "in_run",
+    "sim_run",
+    "dup_long",
+    "block_len",
+    "in_loose_run",
+)
+#: The neighbours, in column order: a prefix for their columns' names and how far away they are.
+_NEIGHBOUR_OFFSETS = {"prev": -1, "next": 1, "prev2": -2, "next2": 2}
+
+
 class ParagraphFeatures(TransformerMixin, BaseEstimator):
     """Turn documents into per-paragraph feature matrices (see the module docstring).
 
     Parameters
     ----------
-    prose_min_words : a paragraph of at least this many words counts as prose when it also
-        ends like a sentence; the densest run of prose anchors position and topic features.
-    lead_size : how many paragraphs from the start of the densest run form the "lead".
-    function_words : how many of a document's most frequent words count as its function
-        words (a language-neutral stand-in for a stopword list).
+    prose_min_words : int, default=8
+        A paragraph of at least this many words counts as prose when it also ends like a
+        sentence; the densest run of prose anchors the position and topic features.
+    lead_size : int, default=3
+        How many paragraphs from the start of the densest run form the "lead".
+    function_words : int, default=40
+        How many of a document's most frequent words count as its function words (a
+        language-neutral stand-in for a stopword list).
+
+    Attributes
+    ----------
+    n_features_out_ : int
+        The number of columns of every matrix ``transform`` returns.
     """
+
+    _parameter_constraints: dict = {
+        "prose_min_words": [Interval(Integral, 1, None, closed="left")],
+        "lead_size": [Interval(Integral, 1, None, closed="left")],
+        "function_words": [Interval(Integral, 0, None, closed="left")],
+    }
 
     def __init__(self, prose_min_words: int = 8, lead_size: int = 3, function_words: int = 40):
         self.prose_min_words = prose_min_words
         self.lead_size = lead_size
         self.function_words = function_words
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Sequence[str | Sequence[Paragraph]], y: object = None) -> ParagraphFeatures:
-        self.n_features_out_ = len(self.get_feature_names_out())
+        """Check the parameters; there is nothing to learn (every feature is relative to
+        its own document)."""
+        self.n_features_out_ = len(_FEATURE_NAMES)
         return self
 
     def transform(self, X: Sequence[str | Sequence[Paragraph]]) -> list[np.ndarray]:
         return [self.document_features(_paragraph_texts(doc)) for doc in X]
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
-        names = list(_OWN)
-        names += [f"prev_{n}" for n in _NEIGHBOUR] + [f"next_{n}" for n in _NEIGHBOUR]
-        names += [f"prev2_{n}" for n in _NEIGHBOUR] + [f"next2_{n}" for n in _NEIGHBOUR]
-        return np.asarray(names, dtype=object)
+        return np.asarray(_FEATURE_NAMES, dtype=object)
 
-    # ------------------------------------------------------------------------------------
     def document_features(self, texts: Sequence[str]) -> np.ndarray:
-        """Feature matrix (n_paragraphs x n_features) for one document's paragraph texts.
-
-        Vectorised: the paragraphs are joined by newlines (no paragraph holds one) and each
-        regular expression runs once over the page; per-paragraph figures are sums over
-        flat token and character arrays, so the Python work per paragraph is a few calls."""
-        n = len(texts)
-        width = len(self.get_feature_names_out())
-        if n == 0:
-            return np.zeros((0, width), dtype=np.float32)
+        """Feature matrix (n_paragraphs x n_features, float32) for one document's paragraph
+        texts: each family's columns in turn, then the neighbours' copies."""
+        if not len(texts):
+            return np.zeros((0, len(_FEATURE_NAMES)), dtype=np.float32)
         page = _Page(texts)
-        n_words = page.n_words
-        n_chars = page.n_chars
-        ends = page.ends
-        prose = ((n_words >= self.prose_min_words) & (ends > 0)).astype(np.float64)
-        f: dict[str, np.ndarray] = {}
+        families = _feature_families(page, self.prose_min_words, self.lead_size, self.function_words)
+        own = np.column_stack([column for family in families for column in family.values()])
+        return _with_neighbours(own)
 
-        # -- shape ------------------------------------------------------------------------
-        f["log_words"] = np.log1p(n_words)
-        f["log_chars"] = np.log1p(n_chars)
-        f["mean_word_len"] = page.per_word(page.word_len) / 10
-        f["ends_sentence"] = ends
-        f["is_prose"] = prose
-        f["log_sentences"] = np.log1p(page.count(_SENT_SPLIT) + ends)
-        f["few_words"] = (n_words < 5).astype(np.float64)
-        f["one_word"] = (n_words <= 1).astype(np.float64)
-        f["cap_ratio"] = page.n_upper_caps / np.maximum(page.n_caps, 1)
-        digits, alnum, space = page.char_counts()
-        f["digit_ratio"] = digits / np.maximum(n_chars, 1)
-        f["punct_ratio"] = (n_chars - alnum - space) / np.maximum(n_chars, 1)
-        f["ends_colon"] = (page.last_chars() == ord(":")).astype(np.float64)
-        if page.clean:
-            has_bar = page.contains(" | ")
-            f["has_pipe"] = (has_bar | (page.contains(" - ") & (n_words < 15))).astype(np.float64)
-        else:  # the page's copy has spaces for the paragraphs' own newlines: test the texts
-            has_bar = np.array([" | " in t for t in texts])
-            f["has_pipe"] = np.array(
-                [(" | " in t) or (" - " in t and n_w < 15) for t, n_w in zip(texts, n_words)],
-                dtype=np.float64,
-            )
-        f["is_bullet"] = page.bullets()
-        f["urlish"] = page.matches_short(_URLISH, page.contains("http", "www.", ".com", "@"))
-        f["copyright"] = page.contains("©", "(c)").astype(np.float64)
-        f["social"] = page.matches_short(_SOCIAL, n_words <= 12, _SOCIAL_NEEDLES)
-        # boilerpipe's terminating blocks: after a copyright line comes the footer
-        f["copyright_before"] = (_count_before(f["copyright"]) > 0).astype(np.float64)
-        f["question"] = np.zeros(n)
-        for i in np.flatnonzero(_among(page.last_chars(), _QUESTION_CODES)):
-            f["question"][i] = texts[i].rstrip("\"'”’").endswith("?")
-        f["short_word_ratio"] = page.per_word(page.word_len <= 3)
-        word_counts = np.bincount(page.word_ids, minlength=page.vocab_size)
-        # the most frequent words, ties broken by first appearance
-        funcs = np.zeros(page.vocab_size, dtype=bool)
-        funcs[np.argsort(-word_counts, kind="stable")[: self.function_words]] = True
-        f["function_ratio"] = page.per_word(funcs[page.word_ids])
-        # -- card and furniture patterns (short lines only: the patterns mean nothing in prose)
-        has_digit = digits > 0  # every date and "N hours ago" holds one; only "today" and kin do not
-        f["time_ago"] = page.matches_short(
-            _TIME_AGO, (n_words <= 8) & (has_digit | page.contains("yesterday", "just now", "today"))
-        )
-        f["date_like"] = page.matches_short(_DATE, (n_words <= 12) & has_digit)
-        f["source_dash"] = page.matches_short(
-            _SOURCE_DASH, (n_words <= 6) & _among(page.first_chars(), _DASHES)
-        )
-        # a heading may carry the page's name after a bar ("109 Comments | Garden Blog")
-        heads = _before_bar(texts, has_bar)
-        heading = np.fromiter(
-            map(bool, map(_HEADING.match, map(str.strip, heads, repeat(_HEADING_TRIM)))), bool, n
-        ).astype(np.float64)
-        f["is_heading"] = heading
-        norm = page.normalised()
-        norm_ids, _ = _factorize(norm)  # numbered in order of first appearance
-        f["log_repeats"] = np.log(np.bincount(norm_ids)[norm_ids])
 
-        # -- position against the densest run of prose -------------------------------------
-        idx = np.arange(n, dtype=np.float64)
-        f["rel_index"] = idx / max(n - 1, 1)
-        f["log_index"] = np.log1p(idx)
-        f["log_from_end"] = np.log1p(n - 1 - idx)
-        run_start, run_end = _densest_run(n_words, prose)
-        inside = (idx >= run_start) & (idx <= run_end)
-        f["in_run"] = inside.astype(np.float64)
-        f["before_run"] = np.log1p(np.maximum(run_start - idx, 0))
-        f["after_run"] = np.log1p(np.maximum(idx - run_end, 0))
-        total_words = max(n_words.sum(), 1.0)
-        cum = np.cumsum(n_words)
-        f["words_before_frac"] = (cum - n_words) / total_words
-        prose_words = n_words * prose
-        cum_prose = np.cumsum(prose_words)
-        f["prose_after_frac"] = (prose_words.sum() - cum_prose) / max(prose_words.sum(), 1.0)
-        run_words = n_words[run_start : run_end + 1].sum()
-        f["run_share"] = np.full(n, run_words / total_words)
-        # widget headings and short furniture after the run
-        seen_heading = _count_before(heading) > 0
-        f["heading_before"] = seen_heading.astype(np.float64)
-        last_heading = np.concatenate([[-1.0], np.maximum.accumulate(np.where(heading > 0, idx, -1.0))[:-1]])
-        f["since_heading"] = np.where(last_heading >= 0, np.log1p(idx - last_heading), 0.0)
-        nonprose_after = np.cumsum((1 - prose) * (idx > run_end))
-        f["furniture_after_run"] = np.log1p(nonprose_after) * (idx > run_end)
-        f["time_ago_before"] = (_count_before(f["time_ago"]) > 0).astype(np.float64)
-        # comment threads: a byline, a date and a reply link for every comment, so their
-        # marks keep recurring; a story has one byline and one date at most
-        f["comment_mark"] = page.matches_short(_COMMENT_MARK, n_words <= 12, _COMMENT_NEEDLES)
-        stamps = np.maximum(f["date_like"], f["time_ago"])
-        f["log_stamps_before"] = np.log1p(_count_before(stamps))
-        f["log_marks_before"] = np.log1p(_count_before(f["comment_mark"]))
-        # stamps and marks within six paragraphs either side: one every few lines in a thread
-        marks = np.concatenate([[0.0], np.cumsum(stamps + f["comment_mark"])])
-        lo, hi = np.maximum(idx - 6, 0).astype(np.int64), np.minimum(idx + 7, n).astype(np.int64)
-        f["mark_density"] = (marks[hi] - marks[lo]) / (hi - lo)
-        thread = np.zeros(n)
-        for i in np.flatnonzero(heading):
-            thread[i] = _COMMENTS_HEADING.match(heads[i].strip(_HEADING_TRIM)) is not None
-        f["comments_heading_before"] = (_count_before(thread) > 0).astype(np.float64)
-        # blocks of consecutive non-prose lines: menus, widget headings and cards come in
-        # blocks; a story's subheadings come alone. Structural, so no word list is needed.
-        block_len, block_id = _blocks(prose)
-        f["block_len"] = np.log1p(block_len)
-        big_block = (block_len >= 3) & (prose == 0)
-        big_ids = _unique(block_id[big_block])
-        # block_id never decreases, so each block's first paragraph is one binary search away
-        starts = np.searchsorted(block_id, big_ids).astype(np.int64)
-        after_starts = (
-            np.searchsorted(np.sort(starts[starts > run_end]), idx, side="right")
-            if len(starts)
-            else np.zeros(n)
-        )
-        f["big_blocks_after_run"] = np.log1p(after_starts) * (idx > run_end)
-        before_starts = (
-            (
-                len(starts[starts < run_start])
-                - np.searchsorted(np.sort(starts[starts < run_start]), idx, side="right")
-            )
-            if len(starts)
-            else np.zeros(n)
-        )
-        f["big_blocks_before_run"] = np.log1p(np.maximum(before_starts, 0)) * (idx < run_start)
-        prev_prose = np.maximum.accumulate(np.where(prose > 0, idx, -1))
-        f["since_prose"] = np.log1p(np.where(prev_prose >= 0, idx - prev_prose, idx + 1))
-        next_prose = np.minimum.accumulate(np.where(prose > 0, idx, n)[::-1])[::-1]
-        f["until_prose"] = np.log1p(next_prose - idx)
-        run_median = _median(n_words[run_start : run_end + 1])
-        f["words_vs_run"] = np.log1p(n_words) - np.log1p(run_median)
-        # a looser run, where a non-prose line costs a quarter as much: it bridges the
-        # subheadings, lists and captions inside long bodies that split the strict run
-        loose_prose = np.maximum(prose, (n_words >= 15).astype(np.float64))
-        loose_start, loose_end = _densest_run(n_words, loose_prose, gap_cost=0.25)
-        f["in_loose_run"] = ((idx >= loose_start) & (idx <= loose_end)).astype(np.float64)
-        f["before_loose_run"] = np.log1p(np.maximum(loose_start - idx, 0))
-        f["after_loose_run"] = np.log1p(np.maximum(idx - loose_end, 0))
-        f["loose_run_share"] = np.full(n, n_words[loose_start : loose_end + 1].sum() / total_words)
-        f["nonprose_in_loose_run"] = f["in_loose_run"] * (1 - prose)
+# -- the algorithm ------------------------------------------------------------------------
+def _feature_families(
+    page: _Page, prose_min_words: int, lead_size: int, function_words: int
+) -> list[dict[str, np.ndarray]]:
+    """Every own feature of a page's paragraphs, one mapping (name -> column) per family, in
+    column order. The page is read once (``_Page``); what several families build on is found
+    here first: which paragraphs are prose, the densest run of prose (where the story most
+    likely is), each line up to a bar (where widget headings are looked for), the key under
+    which two paragraphs are the same, the page's TF-IDF, its lead and its headline.
 
-        # -- topic: TF-IDF on the document itself -----------------------------------------
-        X = _TfIdf(page.word_para, page.word_ids, n, page.vocab_size)
-        lead = np.zeros(n, dtype=bool)
-        lead[run_start : min(run_start + self.lead_size, run_end + 1)] = True
-        title_idx = _title_index(n_words, ends, run_start)
-        f["sim_lead"] = X.similarity_to(lead)
-        f["sim_run"] = X.similarity_to(inside)
-        title_mask = np.zeros(n, dtype=bool)
-        if title_idx is not None:
-            title_mask[title_idx] = True
-        f["sim_title"] = X.similarity_to(title_mask)
-        f["is_title_candidate"] = title_mask.astype(np.float64)
-        f["sim_first"] = X.similarity_to(idx == 0)
-        adj = X.similarity_to_next()
-        f["sim_prev"] = np.concatenate([[0.0], adj])
-        f["sim_next"] = np.concatenate([adj, [0.0]])
-        f["sim_run_minus_rest"] = f["sim_run"] - X.similarity_to(~inside)
-        # overlap of names / numbers / rare words with the lead and title, over each
-        # paragraph's distinct words
-        anchor = lead | title_mask
-        rows, cols = X.rows, X.cols
-        n_distinct = np.bincount(rows, minlength=n).astype(np.float64)
-        anchor_words = np.zeros(page.vocab_size, dtype=bool)
-        anchor_words[cols[anchor[rows]]] = True
-        cap_rows, cap_cols, cap_vocab = page.name_sets()
-        anchor_caps = np.zeros(cap_vocab, dtype=bool)
-        anchor_caps[cap_cols[anchor[cap_rows]]] = True
-        n_names = np.bincount(cap_rows, minlength=n)
-        f["cap_overlap_lead"] = _ratio(
-            np.bincount(cap_rows, weights=anchor_caps[cap_cols], minlength=n), n_names
+    Vectorised: the paragraphs are joined by newlines (no paragraph holds one) and each
+    regular expression runs once over the page; per-paragraph figures are sums over flat
+    token and character arrays, so the Python work per paragraph is a few calls."""
+    prose = _prose(page, prose_min_words)
+    run = _densest_run(page.n_words, prose, _STRICT_GAP_COST)
+    # a heading may carry the page's name after a bar ("109 Comments | Garden Blog")
+    heads = _before_bar(page.given, page.bars())
+    keys = page.normalised()
+    key_ids, _ = _factorize(keys)  # numbered in order of first appearance
+    cards = _card_features(page, heads, key_ids)
+    tfidf = _TfIdf(page.word_para, page.word_ids, page.n, page.vocab_size)
+    lead = _lead(page.n, run, lead_size)
+    title = _title(page, run)
+    return [
+        _shape_features(page, prose),
+        _line_mark_features(page),
+        _word_mix_features(page, function_words),
+        cards,
+        _position_features(page, prose, run),
+        _furniture_before_features(page, prose, run, cards["is_heading"], cards["time_ago"]),
+        _comment_thread_features(page, heads, cards["is_heading"], cards["date_like"], cards["time_ago"]),
+        _block_features(page, prose, run),
+        _loose_run_features(page, prose),
+        _topic_features(page, tfidf, run, lead, title),
+        _word_overlap_features(page, tfidf, run, lead | title),
+        _duplication_features(page, keys, key_ids),
+    ]
+
+
+def _prose(page: _Page, min_words: int) -> np.ndarray:
+    """1.0 for prose: a paragraph of at least ``min_words`` words that ends like a sentence."""
+    return ((page.n_words >= min_words) & (page.ends > 0)).astype(np.float64)
+
+
+def _lead(n: int, run: _Run, size: int) -> np.ndarray:
+    """The lead: the first ``size`` paragraphs of the run (fewer if the run is shorter)."""
+    lead = np.zeros(n, dtype=bool)
+    lead[run.start : min(run.start + size, run.end + 1)] = True
+    return lead
+
+
+def _title(page: _Page, run: _Run) -> np.ndarray:
+    """The likeliest headline (see ``_title_index``) as a mask, empty when there is none."""
+    title = np.zeros(page.n, dtype=bool)
+    at = _title_index(page.n_words, page.ends, run.start)
+    if at is not None:
+        title[at] = True
+    return title
+
+
+def _shape_features(page: _Page, prose: np.ndarray) -> dict[str, np.ndarray]:
+    """How a paragraph is written: its length in words, characters and sentences, whether it
+    ends like a sentence, and its mix of capitals, digits and punctuation."""
+    n_words, n_chars, ends = page.n_words, page.n_chars, page.ends
+    digits, alnum, space = page.char_counts()
+    return {
+        "log_words": np.log1p(n_words),
+        "log_chars": np.log1p(n_chars),
+        "mean_word_len": page.per_word(page.word_len) / 10,
+        "ends_sentence": ends,
+        "is_prose": prose,
+        "log_sentences": np.log1p(page.count(_SENT_SPLIT) + ends),
+        "few_words": (n_words < _FEW_WORDS).astype(np.float64),
+        "one_word": (n_words <= 1).astype(np.float64),
+        "cap_ratio": page.n_upper_caps / np.maximum(page.n_caps, 1),
+        "digit_ratio": digits / np.maximum(n_chars, 1),
+        "punct_ratio": (n_chars - alnum - space) / np.maximum(n_chars, 1),
+        "ends_colon": (page.last_chars() == ord(":")).astype(np.float64),
+    }
+
+
+def _line_mark_features(page: _Page) -> dict[str, np.ndarray]:
+    """The marks of page furniture on a line: separator bars, a bullet, a link or address, a
+    copyright notice (and whether one came before: boilerpipe's terminating blocks, after
+    which comes the footer), a share button, a question."""
+    short = page.n_words <= _SHORT_LINE_WORDS
+    copyright = page.contains("©", "(c)").astype(np.float64)
+    dash_bar = page.holds(" - ") & (page.n_words < _DASH_BAR_MAX_WORDS)
+    return {
+        "has_pipe": (page.bars() | dash_bar).astype(np.float64),
+        "is_bullet": page.bullets(),
+        "urlish": page.matches_short(_URLISH, page.contains("http", "www.", ".com", "@")),
+        "copyright": copyright,
+        "social": page.matches_short(_SOCIAL, short, _SOCIAL_NEEDLES),
+        "copyright_before": (_count_before(copyright) > 0).astype(np.float64),
+        "question": page.questions(),
+    }
+
+
+def _word_mix_features(page: _Page, function_words: int) -> dict[str, np.ndarray]:
+    """What a paragraph's words are made of: the shares of short words and of the page's own
+    function words (its ``function_words`` most frequent words, ties broken by first
+    appearance): prose is full of both, furniture is not."""
+    word_counts = np.bincount(page.word_ids, minlength=page.vocab_size)
+    funcs = np.zeros(page.vocab_size, dtype=bool)
+    funcs[np.argsort(-word_counts, kind="stable")[:function_words]] = True
+    return {
+        "short_word_ratio": page.per_word(page.word_len <= _SHORT_WORD_CHARS),
+        "function_ratio": page.per_word(funcs[page.word_ids]),
+    }
+
+
+def _card_features(page: _Page, heads: list[str], key_ids: np.ndarray) -> dict[str, np.ndarray]:
+    """The patterns of cards and widgets: a card's time ("5 hours ago") or date and a source
+    credit after a dash (in short lines only: in prose they mean nothing), a widget heading
+    ("Related Articles"; ``heads`` are the lines up to a bar), and how often the line recurs
+    on the page (the same "Share" under every card)."""
+    n_words = page.n_words
+    # every date and "N hours ago" holds a digit; only "today" and kin do not
+    has_digit = page.char_counts()[0] > 0
+    maybe_time = has_digit | page.contains("yesterday", "just now", "today")
+    heading = np.fromiter(
+        map(bool, map(_HEADING.match, map(str.strip, heads, repeat(_HEADING_TRIM)))), bool, page.n
+    ).astype(np.float64)
+    return {
+        "time_ago": page.matches_short(_TIME_AGO, (n_words <= _TIME_AGO_MAX_WORDS) & maybe_time),
+        "date_like": page.matches_short(_DATE, (n_words <= _SHORT_LINE_WORDS) & has_digit),
+        "source_dash": page.matches_short(
+            _SOURCE_DASH, (n_words <= _SOURCE_DASH_MAX_WORDS) & _among(page.first_chars(), _DASHES)
+        ),
+        "is_heading": heading,
+        "log_repeats": np.log(np.bincount(key_ids)[key_ids]),
+    }
+
+
+def _position_features(page: _Page, prose: np.ndarray, run: _Run) -> dict[str, np.ndarray]:
+    """Where a paragraph sits: in the page, against the densest run of prose (inside it, or
+    how far before or after), and how much of the page's words and prose lie around it."""
+    n, idx, n_words = page.n, page.index, page.n_words
+    total_words = max(n_words.sum(), 1.0)
+    prose_words = n_words * prose
+    return {
+        "rel_index": idx / max(n - 1, 1),
+        "log_index": np.log1p(idx),
+        "log_from_end": np.log1p(n - 1 - idx),
+        "in_run": run.inside(idx).astype(np.float64),
+        "before_run": run.log_before(idx),
+        "after_run": run.log_after(idx),
+        "words_before_frac": (np.cumsum(n_words) - n_words) / total_words,
+        "prose_after_frac": (prose_words.sum() - np.cumsum(prose_words)) / max(prose_words.sum(), 1.0),
+        "run_share": np.full(n, run.word_share(n_words)),
+    }
+
+
+def _furniture_before_features(
+    page: _Page, prose: np.ndarray, run: _Run, heading: np.ndarray, time_ago: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The furniture a paragraph follows: a widget heading (and how many lines ago), the
+    non-prose lines since the run ended, a card's time."""
+    idx = page.index
+    last_heading = np.concatenate([[-1.0], np.maximum.accumulate(np.where(heading > 0, idx, -1.0))[:-1]])
+    past_run = idx > run.end
+    return {
+        "heading_before": (_count_before(heading) > 0).astype(np.float64),
+        "since_heading": np.where(last_heading >= 0, np.log1p(idx - last_heading), 0.0),
+        "furniture_after_run": np.log1p(np.cumsum((1 - prose) * past_run)) * past_run,
+        "time_ago_before": (_count_before(time_ago) > 0).astype(np.float64),
+    }
+
+
+def _comment_thread_features(
+    page: _Page, heads: list[str], heading: np.ndarray, date_like: np.ndarray, time_ago: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Comment threads: every comment has a byline, a date and a reply link, so their marks
+    keep recurring (a story has one byline and one date at most); and what follows a
+    heading that opens a thread ("59 Comments") is readers' text."""
+    n, idx = page.n, page.index
+    comment_mark = page.matches_short(_COMMENT_MARK, page.n_words <= _SHORT_LINE_WORDS, _COMMENT_NEEDLES)
+    stamps = np.maximum(date_like, time_ago)
+    marks = np.concatenate([[0.0], np.cumsum(stamps + comment_mark)])
+    lo = np.maximum(idx - _MARK_WINDOW, 0).astype(np.int64)
+    hi = np.minimum(idx + (_MARK_WINDOW + 1), n).astype(np.int64)
+    thread = np.zeros(n)
+    for i in np.flatnonzero(heading):
+        thread[i] = _COMMENTS_HEADING.match(heads[i].strip(_HEADING_TRIM)) is not None
+    return {
+        "comment_mark": comment_mark,
+        "log_stamps_before": np.log1p(_count_before(stamps)),
+        "log_marks_before": np.log1p(_count_before(comment_mark)),
+        "mark_density": (marks[hi] - marks[lo]) / (hi - lo),
+        "comments_heading_before": (_count_before(thread) > 0).astype(np.float64),
+    }
+
+
+def _block_features(page: _Page, prose: np.ndarray, run: _Run) -> dict[str, np.ndarray]:
+    """Blocks of consecutive non-prose lines: menus, widget headings and cards come in
+    blocks, a story's subheadings come alone (structural, so no word list is needed). Also
+    how far the nearest prose is, and a paragraph's length against the run's median."""
+    n, idx, n_words = page.n, page.index, page.n_words
+    block_len, block_id = _blocks(prose)
+    big_ids = _unique(block_id[(block_len >= _BIG_BLOCK) & (prose == 0)])
+    # block_id never decreases, so each block's first paragraph is one binary search away
+    starts = np.searchsorted(block_id, big_ids).astype(np.int64)
+    after_starts = (
+        np.searchsorted(np.sort(starts[starts > run.end]), idx, side="right") if len(starts) else np.zeros(n)
+    )
+    before_starts = (
+        (
+            len(starts[starts < run.start])
+            - np.searchsorted(np.sort(starts[starts < run.start]), idx, side="right")
         )
-        f["word_overlap_lead"] = _ratio(
-            np.bincount(rows, weights=anchor_words[cols], minlength=n), n_distinct
-        )
-        df = np.bincount(cols, minlength=page.vocab_size)
-        run_vocab = np.zeros(page.vocab_size, dtype=bool)
-        run_vocab[cols[inside[rows]]] = True
-        rare = df[cols] <= 2
-        # a rare word outside the run that the run also uses, or a word of the run that
-        # occurs in exactly one other paragraph
-        shared = np.where(inside[rows], df[cols] == 2, run_vocab[cols]) & rare
-        f["rare_overlap_run"] = _ratio(
+        if len(starts)
+        else np.zeros(n)
+    )
+    prev_prose = np.maximum.accumulate(np.where(prose > 0, idx, -1))
+    next_prose = np.minimum.accumulate(np.where(prose > 0, idx, n)[::-1])[::-1]
+    run_median = _median(n_words[run.start : run.end + 1])
+    return {
+        "block_len": np.log1p(block_len),
+        "big_blocks_after_run": np.log1p(after_starts) * (idx > run.end),
+        "big_blocks_before_run": np.log1p(np.maximum(before_starts, 0)) * (idx < run.start),
+        "since_prose": np.log1p(np.where(prev_prose >= 0, idx - prev_prose, idx + 1)),
+        "until_prose": np.log1p(next_prose - idx),
+        "words_vs_run": np.log1p(n_words) - np.log1p(run_median),
+    }
+
+
+def _loose_run_features(page: _Page, prose: np.ndarray) -> dict[str, np.ndarray]:
+    """Position against a looser run, where long paragraphs count as prose and other lines
+    cost a quarter as much: it bridges the subheadings, lists and captions inside long
+    bodies that split the strict run."""
+    n_words, idx = page.n_words, page.index
+    loose_prose = np.maximum(prose, (n_words >= _LOOSE_PROSE_WORDS).astype(np.float64))
+    loose = _densest_run(n_words, loose_prose, _LOOSE_GAP_COST)
+    in_loose = loose.inside(idx).astype(np.float64)
+    return {
+        "in_loose_run": in_loose,
+        "before_loose_run": loose.log_before(idx),
+        "after_loose_run": loose.log_after(idx),
+        "loose_run_share": np.full(page.n, loose.word_share(n_words)),
+        "nonprose_in_loose_run": in_loose * (1 - prose),
+    }
+
+
+def _topic_features(
+    page: _Page, tfidf: _TfIdf, run: _Run, lead: np.ndarray, title: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Topic, by TF-IDF fitted on the page itself: a paragraph's similarity to the lead, the
+    run, the headline, the first paragraph and its neighbours, and to the run against the
+    rest of the page. Topic is what tells core from related."""
+    inside = run.inside(page.index)
+    sim_run = tfidf.similarity_to(inside)
+    adjacent = tfidf.similarity_to_next()
+    return {
+        "sim_lead": tfidf.similarity_to(lead),
+        "sim_run": sim_run,
+        "sim_title": tfidf.similarity_to(title),
+        "is_title_candidate": title.astype(np.float64),
+        "sim_first": tfidf.similarity_to(page.index == 0),
+        "sim_prev": np.concatenate([[0.0], adjacent]),
+        "sim_next": np.concatenate([adjacent, [0.0]]),
+        "sim_run_minus_rest": sim_run - tfidf.similarity_to(~inside),
+    }
+
+
+def _word_overlap_features(
+    page: _Page, tfidf: _TfIdf, run: _Run, anchor: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Overlap of a paragraph's distinct names and words with the ``anchor`` (lead and
+    headline), and of its rare words with the run's: a related story shares the page's
+    common words, not its names."""
+    n, vocab_size = page.n, page.vocab_size
+    rows, cols = tfidf.rows, tfidf.cols  # each paragraph's distinct words
+    anchor_words = np.zeros(vocab_size, dtype=bool)
+    anchor_words[cols[anchor[rows]]] = True
+    cap_rows, cap_cols, cap_vocab = page.name_sets()
+    anchor_caps = np.zeros(cap_vocab, dtype=bool)
+    anchor_caps[cap_cols[anchor[cap_rows]]] = True
+    inside = run.inside(page.index)
+    df = np.bincount(cols, minlength=vocab_size)
+    run_vocab = np.zeros(vocab_size, dtype=bool)
+    run_vocab[cols[inside[rows]]] = True
+    rare = df[cols] <= _RARE_MAX_PARAGRAPHS
+    # a rare word outside the run that the run also uses, or a word of the run that occurs
+    # in exactly one other paragraph
+    shared = np.where(inside[rows], df[cols] == 2, run_vocab[cols]) & rare
+    return {
+        "cap_overlap_lead": _ratio(
+            np.bincount(cap_rows, weights=anchor_caps[cap_cols], minlength=n),
+            np.bincount(cap_rows, minlength=n),
+        ),
+        "word_overlap_lead": _ratio(
+            np.bincount(rows, weights=anchor_words[cols], minlength=n),
+            np.bincount(rows, minlength=n).astype(np.float64),
+        ),
+        "rare_overlap_run": _ratio(
             np.bincount(rows, weights=shared, minlength=n), np.bincount(rows, weights=rare, minlength=n)
-        )
-
-        # -- duplication --------------------------------------------------------------------
-        exact = _exact_duplicates(norm, norm_ids)
-        contain = _contained_trigrams(
-            page.word_ids, page.word_para, n_words.astype(np.int64), page.vocab_size
-        )
-        f["dup_exact"] = exact
-        f["dup_contain"] = contain
-        f["dup_long"] = exact * (n_words >= 5)
-        f["dup_contain_long"] = contain * (n_words >= 5)
-
-        own = np.column_stack([f[name] for name in _OWN])
-        neigh = np.column_stack([f[name] for name in _NEIGHBOUR])
-        pad = np.zeros((2, neigh.shape[1]))
-        padded = np.vstack([pad, neigh, pad])
-        out = np.hstack([own, padded[1 : n + 1], padded[3 : n + 3], padded[0:n], padded[4 : n + 4]])
-        return out.astype(np.float32)
+        ),
+    }
 
 
-_OWN = (
-    "log_words",
-    "log_chars",
-    "mean_word_len",
-    "ends_sentence",
-    "is_prose",
-    "log_sentences",
-    "few_words",
-    "one_word",
-    "cap_ratio",
-    "digit_ratio",
-    "punct_ratio",
-    "ends_colon",
-    "has_pipe",
-    "is_bullet",
-    "urlish",
-    "copyright",
-    "social",
-    "copyright_before",
-    "question",
-    "short_word_ratio",
-    "function_ratio",
-    "time_ago",
-    "date_like",
-    "source_dash",
-    "is_heading",
-    "log_repeats",
-    "rel_index",
-    "log_index",
-    "log_from_end",
-    "in_run",
-    "before_run",
-    "after_run",
-    "words_before_frac",
-    "prose_after_frac",
-    "run_share",
-    "heading_before",
-    "since_heading",
-    "furniture_after_run",
-    "time_ago_before",
-    "comment_mark",
-    "log_stamps_before",
-    "log_marks_before",
-    "mark_density",
-    "comments_heading_before",
-    "block_len",
-    "big_blocks_after_run",
-    "big_blocks_before_run",
-    "since_prose",
-    "until_prose",
-    "words_vs_run",
-    "in_loose_run",
-    "before_loose_run",
-    "after_loose_run",
-    "loose_run_share",
-    "nonprose_in_loose_run",
-    "sim_lead",
-    "sim_run",
-    "sim_title",
-    "is_title_candidate",
-    "sim_first",
-    "sim_prev",
-    "sim_next",
-    "sim_run_minus_rest",
-    "cap_overlap_lead",
-    "word_overlap_lead",
-    "rare_overlap_run",
-    "dup_exact",
-    "dup_contain",
-    "dup_long",
-    "dup_contain_long",
-)
-_NEIGHBOUR = (
-    "log_words",
-    "ends_sentence",
-    "is_prose",
-    "few_words",
-    "time_ago",
-    "source_dash",
-    "is_heading",
-    "in_run",
-    "sim_run",
-    "dup_long",
-    "block_len",
-    "in_loose_run",
-)
+def _duplication_features(page: _Page, keys: list[str], key_ids: np.ndarray) -> dict[str, np.ndarray]:
+    """Repeats of earlier paragraphs: the same text (ignoring case and punctuation), or most
+    of its word 3-grams found in one earlier paragraph; and the same for paragraphs of
+    more than a few words, where a repeat is not a "Share" line but a duplicated story."""
+    n_words = page.n_words
+    exact = _exact_duplicates(keys, key_ids)
+    contain = _contained_trigrams(page.word_ids, page.word_para, n_words.astype(np.int64), page.vocab_size)
+    return {
+        "dup_exact": exact,
+        "dup_contain": contain,
+        "dup_long": exact * (n_words >= _FEW_WORDS),
+        "dup_contain_long": contain * (n_words >= _FEW_WORDS),
+    }
+
+
+def _with_neighbours(own: np.ndarray) -> np.ndarray:
+    """The own columns, then for each neighbour (``_NEIGHBOUR_OFFSETS``) its copy of the
+    ``_NEIGHBOUR_FEATURES`` (zeros past the page's edges), as float32."""
+    n, n_own = own.shape
+    neighbours = own[:, _NEIGHBOUR_COLUMNS]
+    width = neighbours.shape[1]
+    out = np.zeros((n, n_own + width * len(_NEIGHBOUR_OFFSETS)), dtype=np.float32)
+    out[:, :n_own] = own
+    for k, offset in enumerate(_NEIGHBOUR_OFFSETS.values()):
+        block = out[:, n_own + k * width : n_own + (k + 1) * width]
+        if offset < 0:  # row i reads row i + offset
+            block[-offset:] = neighbours[: n + offset]
+        else:
+            block[: n - offset] = neighbours[offset:]
+    return out
 
 
 def _count_before(flags: np.ndarray) -> np.ndarray:
@@ -462,11 +581,14 @@ def _paragraph_texts(doc: str | Sequence[Paragraph]) -> list[str]:
 
 class _Page:
     """One page's paragraphs as flat arrays: its words (lower case) and names with the
-    paragraph each belongs to, so per-paragraph figures are sums, not Python loops."""
+    paragraph each belongs to, so per-paragraph figures are sums, not Python loops. What
+    several families read (character classes, bars, code points) is computed once."""
 
     def __init__(self, texts: Sequence[str]):
         texts = list(texts)
+        self.given = texts  # as given: a paragraph may hold newlines of its own
         self.n = n = len(texts)
+        self.index = np.arange(n, dtype=np.float64)
         joined = "\n".join(texts)
         # the joined page holds n - 1 newlines unless a paragraph holds one of its own
         clean = joined.count("\n") == max(n - 1, 0)
@@ -489,6 +611,8 @@ class _Page:
         self._first: np.ndarray | None = None
         self._last: np.ndarray | None = None
         self._short: tuple[bytes, list[int], str, list[int]] | None = None
+        self._bars: np.ndarray | None = None
+        self._char_counts: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         if clean:  # a sentence end from the last character, unless closing quotes hide it
             last = self.last_chars()
             self.ends = _among(last, _SENT_END_CODES).astype(np.float64)
@@ -546,6 +670,20 @@ class _Page:
         out[np.searchsorted(self._folded_starts, np.asarray(where, dtype=np.int64), side="right") - 1] = True
         return out
 
+    def holds(self, needle: str) -> np.ndarray:
+        """Whether each paragraph, as given, holds ``needle`` (spaces and punctuation, which
+        no other character casefolds to): in the joined page when it is clean, else in
+        each text, as the joined copy has spaces for the texts' own newlines."""
+        if self.clean:
+            return self.contains(needle)
+        return np.fromiter((needle in t for t in self.given), bool, self.n)
+
+    def bars(self) -> np.ndarray:
+        """Whether each paragraph holds a " | " bar (computed once)."""
+        if self._bars is None:
+            self._bars = self.holds(" | ")
+        return self._bars
+
     def matches_short(
         self, pattern: re.Pattern, short: np.ndarray, needles: Sequence[str] = ()
     ) -> np.ndarray:
@@ -592,6 +730,14 @@ class _Page:
             out[i] = _BULLET.match(self.texts[i]) is not None
         return out
 
+    def questions(self) -> np.ndarray:
+        """1.0 where a paragraph, as given, ends with a question mark (closing quotes after
+        it allowed), tested only where the last character may end a question."""
+        out = np.zeros(self.n)
+        for i in np.flatnonzero(_among(self.last_chars(), _QUESTION_CODES)):
+            out[i] = self.given[i].rstrip("\"'”’").endswith("?")
+        return out
+
     def first_chars(self) -> np.ndarray:
         """Each paragraph's first code point (0 for an empty one; computed once)."""
         if self._first is None:
@@ -612,14 +758,17 @@ class _Page:
         return self._last
 
     def char_counts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per paragraph: digits, alphanumerics and whitespace characters (str's own tests)."""
-        table = _char_table(self.codepoints(), _ASCII_CLASSES, _char_class)
-        end = self.starts + self.n_chars.astype(np.int64)
-        out = []
-        for bit in (1, 2, 4):
-            cum = np.concatenate([[0], np.cumsum((table & bit) > 0)])
-            out.append((cum[end] - cum[self.starts]).astype(np.float64))
-        return out[0], out[1], out[2]
+        """Per paragraph: digits, alphanumerics and whitespace characters (str's own tests;
+        computed once)."""
+        if self._char_counts is None:
+            table = _char_table(self.codepoints(), _ASCII_CLASSES, _char_class)
+            end = self.starts + self.n_chars.astype(np.int64)
+            out = []
+            for bit in (1, 2, 4):
+                cum = np.concatenate([[0], np.cumsum((table & bit) > 0)])
+                out.append((cum[end] - cum[self.starts]).astype(np.float64))
+            self._char_counts = out[0], out[1], out[2]
+        return self._char_counts
 
     def normalised(self) -> list[str]:
         """Each paragraph lower-cased with every run of characters other than letters and
@@ -708,22 +857,48 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return np.divide(num, den, out=np.zeros_like(num), where=np.asarray(den) > 0)
 
 
-def _densest_run(n_words: np.ndarray, prose: np.ndarray, gap_cost: float = 1.0) -> tuple[int, int]:
-    """The contiguous run maximising prose words (capped at 1.5x the median prose length m,
-    m at least 10) minus ``gap_cost`` x m per other paragraph: where the story most likely
-    is. The cost scales with the page, so at the default a tail of teaser cards does not
-    join the run. Kadane's algorithm on prefix sums: the best run ending at i starts after
-    the latest minimum of the prefix sums before it (values are multiples of 1/8, so the
-    sums are exact and ties resolve as the sequential scan resolves them)."""
-    median = max(10.0, float(_median(n_words[prose > 0]))) if (prose > 0).any() else 10.0
+class _Run(NamedTuple):
+    """A contiguous run of paragraphs, from ``start`` to ``end`` (both included)."""
+
+    start: int
+    end: int
+
+    def inside(self, idx: np.ndarray) -> np.ndarray:
+        """Whether each paragraph index lies in the run."""
+        return (idx >= self.start) & (idx <= self.end)
+
+    def log_before(self, idx: np.ndarray) -> np.ndarray:
+        """log1p of how many paragraphs each one lies before the run's start (0 from it on)."""
+        return np.log1p(np.maximum(self.start - idx, 0))
+
+    def log_after(self, idx: np.ndarray) -> np.ndarray:
+        """log1p of how many paragraphs each one lies after the run's end (0 up to it)."""
+        return np.log1p(np.maximum(idx - self.end, 0))
+
+    def word_share(self, n_words: np.ndarray) -> float:
+        """The run's share of the page's words."""
+        return n_words[self.start : self.end + 1].sum() / max(n_words.sum(), 1.0)
+
+
+def _densest_run(n_words: np.ndarray, prose: np.ndarray, gap_cost: float) -> _Run:
+    """The contiguous run maximising prose words (capped at ``_RUN_WORD_CAP`` x the median
+    prose length m, m at least ``_RUN_MIN_MEDIAN``) minus ``gap_cost`` x m per other
+    paragraph and ``_RUN_PARAGRAPH_COST`` per paragraph: where the story most likely is.
+    The cost scales with the page, so at ``_STRICT_GAP_COST`` a tail of teaser cards does
+    not join the run. Kadane's algorithm on prefix sums: the best run ending at i starts
+    after the latest minimum of the prefix sums before it (values are multiples of 1/8, so
+    the sums are exact and ties resolve as the sequential scan resolves them)."""
+    has_prose = (prose > 0).any()
+    median = max(_RUN_MIN_MEDIAN, float(_median(n_words[prose > 0]))) if has_prose else _RUN_MIN_MEDIAN
     # capped, so one pasted-in full story cannot outweigh a run of ordinary paragraphs
-    value = np.where(prose > 0, np.minimum(n_words, 1.5 * median), -gap_cost * median) - 2.0
+    capped = np.minimum(n_words, _RUN_WORD_CAP * median)
+    value = np.where(prose > 0, capped, -gap_cost * median) - _RUN_PARAGRAPH_COST
     prefix = np.concatenate([[0.0], np.cumsum(value)])
     low = np.minimum.accumulate(prefix[:-1])
     new_low = prefix[:-1] <= np.concatenate([[np.inf], low[:-1]])
     start = np.maximum.accumulate(np.where(new_low, np.arange(len(value)), 0))
     end = int(np.argmax(prefix[1:] - low))
-    return int(start[end]), end
+    return _Run(int(start[end]), end)
 
 
 def _blocks(prose: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -737,10 +912,11 @@ def _blocks(prose: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _title_index(n_words: np.ndarray, ends: np.ndarray, run_start: int) -> int | None:
-    """The likeliest headline: the nearest short, non-sentence line of 3-30 words at or just
-    before the start of the main run."""
-    for i in range(run_start, max(-1, run_start - 8), -1):
-        if 3 <= n_words[i] <= 30 and not ends[i]:
+    """The likeliest headline: the nearest line of ``_TITLE_MIN_WORDS`` to ``_TITLE_MAX_WORDS``
+    words that does not end like a sentence, at most ``_TITLE_LOOKBACK`` lines back from the
+    start of the main run (the start included)."""
+    for i in range(run_start, max(-1, run_start - _TITLE_LOOKBACK), -1):
+        if _TITLE_MIN_WORDS <= n_words[i] <= _TITLE_MAX_WORDS and not ends[i]:
             return i
     return None
 
@@ -839,3 +1015,26 @@ def _contained_trigrams(
     best = np.zeros(n)
     best[later[runs]] = np.maximum.reduceat(hits, runs)
     return _ratio(best, n_grams)
+
+
+# -- the names, read off the code ---------------------------------------------------------
+def _own_feature_names() -> tuple[str, ...]:
+    """The own features' names in column order: the families' keys, which are the same for
+    every page (each family builds its mapping whole), read off a two-paragraph page."""
+    defaults = ParagraphFeatures()
+    page = _Page(["A headline", "A sentence of prose that is long enough to count."])
+    families = _feature_families(page, defaults.prose_min_words, defaults.lead_size, defaults.function_words)
+    names = tuple(name for family in families for name in family)
+    if len(set(names)) != len(names):
+        raise RuntimeError(f"two feature families return a column of the same name: {names}")
+    return names
+
+
+#: The own columns' names, in column order.
+_OWN_FEATURES = _own_feature_names()
+#: Every column's name, in column order: the own features, then each neighbour's copies.
+_FEATURE_NAMES = _OWN_FEATURES + tuple(
+    f"{prefix}_{name}" for prefix in _NEIGHBOUR_OFFSETS for name in _NEIGHBOUR_FEATURES
+)
+#: Where the neighbours' features sit among the own columns.
+_NEIGHBOUR_COLUMNS = np.array([_OWN_FEATURES.index(name) for name in _NEIGHBOUR_FEATURES])

@@ -17,13 +17,15 @@ refit reads each such row once, its shares as soft targets (:mod:`segmenter.soft
 from __future__ import annotations
 
 from collections.abc import Sequence
+from numbers import Integral, Real
 
 import numpy as np
 from joblib import Parallel, delayed
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import Interval, InvalidParameterError
 from sklearn.utils.extmath import softmax
 from threadpoolctl import threadpool_limits
 
@@ -39,6 +41,10 @@ _COARSE = -1  # code of a not-core row
 #: importers set it exactly and a row they left ``not-core`` is not a duplicate.
 COARSE_CLASSES: tuple[str, ...] = ("related-article", "promo", "nav")
 _UNLABELLED = -2
+#: A paragraph's weight, in training and in the story run: this much for any paragraph...
+_WORD_WEIGHT_FLOOR = 0.25
+#: ...plus its words over this cap, up to 1 (no more for longer paragraphs).
+_WORD_WEIGHT_CAP = 40
 
 
 def encode_labels(labels: Sequence[str | None]) -> np.ndarray:
@@ -56,6 +62,14 @@ def encode_labels(labels: Sequence[str | None]) -> np.ndarray:
     return out
 
 
+def _invalid(estimator: BaseEstimator, name: str, must_be: str) -> InvalidParameterError:
+    """The error scikit-learn raises for a parameter outside its constraints, worded as its own."""
+    value = getattr(estimator, name)
+    return InvalidParameterError(
+        f"The {name!r} parameter of {type(estimator).__name__} must be {must_be}. Got {value!r} instead."
+    )
+
+
 def _one_hot(codes: np.ndarray) -> np.ndarray:
     """Class codes (from :func:`encode_labels`, no ``not-core``) as rows of shares over ``CLASSES``."""
     out = np.zeros((len(codes), len(CLASSES)))
@@ -68,7 +82,47 @@ class PartialLabelLogisticRegression(ClassifierMixin, BaseEstimator):
     labelled only ``not-core``, by EM over the classes such a row can be (``coarse_classes``).
 
     ``y`` holds codes from :func:`encode_labels` (unlabelled rows must be removed first).
+
+    Parameters
+    ----------
+    C : float, default=1.0
+        Inverse strength of the L2 penalty, as in ``LogisticRegression`` (intercepts are not
+        penalised).
+    em_iterations : int, default=2
+        EM rounds: each spreads the not-core rows over ``coarse_classes`` by what the model
+        currently believes, then refits on those shares.
+    min_share : float, default=0.05
+        In each round, a not-core row's shares under this are dropped and the rest scaled
+        back up to 1; a row left with none sits the round out.
+    max_iter : int, default=1000
+        The solver's iteration limit for each fit.
+    tol : float, default=1e-4
+        The solver's stopping tolerance on the gradient (as ``LogisticRegression``'s).
+    coarse_classes : tuple of str, default=COARSE_CLASSES
+        What a not-core row can be: distinct names from ``CLASSES``, other than core-story.
+
+    Attributes
+    ----------
+    classes_ : ndarray of str
+        ``CLASSES``, the order of ``predict_proba``'s columns.
+    scaler_ : StandardScaler
+        The standardisation of the inputs.
+    lr_ : LogisticRegression
+        The fitted model, on standardised inputs, over the classes the labels hold.
+    coarse_share_ : ndarray of shape (n_not_core_rows, len(coarse_classes))
+        The last E-step's split of the not-core rows over ``coarse_classes``.
+    n_features_in_ : int
+        The number of input columns.
     """
+
+    _parameter_constraints: dict = {
+        "C": [Interval(Real, 0, None, closed="right")],
+        "em_iterations": [Interval(Integral, 1, None, closed="left")],
+        "min_share": [Interval(Real, 0, 1, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "coarse_classes": [tuple, list],
+    }
 
     def __init__(
         self,
@@ -86,6 +140,20 @@ class PartialLabelLogisticRegression(ClassifierMixin, BaseEstimator):
         self.max_iter = max_iter
         self.tol = tol
 
+    def _validate_params(self) -> None:
+        """scikit-learn's checks of ``_parameter_constraints``, and that ``coarse_classes``
+        names classes a not-core row can be."""
+        super()._validate_params()
+        allowed = [c for c in CLASSES if c != "core-story"]
+        names = list(self.coarse_classes)
+        if (
+            not names
+            or not all(isinstance(c, str) and c in allowed for c in names)
+            or len(set(names)) < len(names)
+        ):
+            raise _invalid(self, "coarse_classes", f"a non-empty tuple of distinct names among {allowed}")
+
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(
         self,
         X: np.ndarray,
@@ -280,7 +348,51 @@ class ContextClassifier(ClassifierMixin, BaseEstimator):
     ``fit(X, y, sample_weight)`` takes one feature matrix, one label sequence (names or
     None) and optionally one weight vector per document; ``predict_proba(X)`` returns one
     probability matrix per document, columns in ``classes_`` order.
+
+    Parameters
+    ----------
+    C : float, default=1.0
+        Inverse strength of pass one's L2 penalty.
+    context_C : float, default=1.0
+        Inverse strength of pass two's L2 penalty.
+    windows : tuple of int, default=(1, 2, 4, 8)
+        The window sizes, in paragraphs before and after each one, over which pass two
+        reads the means of pass one's probabilities (positive, at least one).
+    inner_folds : int, default=3
+        How many folds of documents give pass two its out-of-fold pass-one probabilities.
+    em_iterations : int, default=2
+        Pass one's EM rounds over the not-core rows (pass two runs one, from pass one's split).
+    random_state : int or None, default=0
+        Seeds the split of the documents into inner folds.
+    n_jobs : int or None, default=None
+        Threads for the inner folds' fits (joblib's convention: None is one, -1 is all).
+    core_threshold : float or None, default=None
+        ``predict`` labels a paragraph core-story where p(core-story) is at least this; None:
+        where core-story is the most probable class.
+
+    Attributes
+    ----------
+    classes_ : ndarray of str
+        ``CLASSES``, the order of ``predict_proba``'s columns.
+    first_ : PartialLabelLogisticRegression
+        Pass one, fitted on every document.
+    second_ : PartialLabelLogisticRegression
+        Pass two, fitted on the features, the context of pass one's out-of-fold
+        probabilities and the story run.
+    n_features_in_ : int
+        The number of feature columns of each document's matrix.
     """
+
+    _parameter_constraints: dict = {
+        "C": [Interval(Real, 0, None, closed="right")],
+        "context_C": [Interval(Real, 0, None, closed="right")],
+        "windows": [tuple, list],
+        "inner_folds": [Interval(Integral, 2, None, closed="left")],
+        "em_iterations": [Interval(Integral, 1, None, closed="left")],
+        "random_state": [Interval(Integral, 0, None, closed="left"), None],
+        "n_jobs": [Integral, None],
+        "core_threshold": [Interval(Real, 0, 1, closed="both"), None],
+    }
 
     # defaults for artifacts pickled before these parameters existed
     n_jobs = None
@@ -306,6 +418,17 @@ class ContextClassifier(ClassifierMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.core_threshold = core_threshold
 
+    def _validate_params(self) -> None:
+        """scikit-learn's checks of ``_parameter_constraints``, and that ``windows`` holds
+        positive integers."""
+        super()._validate_params()
+        sizes = list(self.windows)
+        if not sizes or not all(
+            isinstance(w, Integral) and not isinstance(w, bool) and w >= 1 for w in sizes
+        ):
+            raise _invalid(self, "windows", "a non-empty tuple of positive integers")
+
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(
         self,
         X: Sequence[np.ndarray],
@@ -445,13 +568,12 @@ def story_run_features(
     Columns (``STORY_RUN_FEATURES``): inside the run; log paragraphs before its start and
     after its end; the lowest p(core) between the paragraph and the run (1 inside or
     adjacent: a trough of furniture between a paragraph and the story says it is not the
-    story's); the run's share of the page's paragraph weights (each 0.25 + words / 40,
-    capped at 1.25)."""
+    story's); the run's share of the page's paragraph weights (``word_weight``)."""
     n = len(core)
     starts = np.zeros(1, dtype=np.int64) if starts is None else np.asarray(starts, dtype=np.int64)
     bounds = np.append(starts, n)
     out = np.zeros((n, len(STORY_RUN_FEATURES)))
-    weight = 0.25 + np.minimum(np.maximum(words, 0), 40) / 40
+    weight = word_weight(words)
     for a, b in zip(bounds[:-1], bounds[1:]):
         if b <= a:
             continue
@@ -517,17 +639,28 @@ def build_pipeline(random_state: int = 0) -> Pipeline:
     )
 
 
+def word_weight(words: np.ndarray, cap: int = _WORD_WEIGHT_CAP) -> np.ndarray:
+    """A paragraph's weight by its count of words: ``_WORD_WEIGHT_FLOOR`` plus its words up
+    to ``cap`` over ``cap`` (0.25 to 1.25 by default), so a long paragraph counts for more
+    than a "Share" line, but one pasted-in story no more than a few ordinary paragraphs."""
+    return _WORD_WEIGHT_FLOOR + np.minimum(np.maximum(words, 0), cap) / cap
+
+
 def paragraph_weights(
-    texts: Sequence[str], labels: Sequence[str | None], *, word_cap: int = 40, fine_doc_weight: float = 1.0
+    texts: Sequence[str],
+    labels: Sequence[str | None],
+    *,
+    word_cap: int = _WORD_WEIGHT_CAP,
+    fine_doc_weight: float = 1.0,
 ) -> np.ndarray:
-    """Training weight per paragraph: grows with its words up to ``word_cap`` (so the loss
-    follows the word-level metric, not the count of "Share" lines), times
-    ``fine_doc_weight`` for documents labelled with the five classes only (no ``not-core``):
-    they alone teach the difference between related-article, promo, nav and duplicate."""
+    """Training weight per paragraph: ``word_weight`` of its words (so the loss follows the
+    word-level metric, not the count of "Share" lines), times ``fine_doc_weight`` for
+    documents labelled with the five classes only (no ``not-core``): they alone teach the
+    difference between related-article, promo, nav and duplicate."""
     from .features import _WORD
 
     words = np.array([len(_WORD.findall(t)) for t in texts], dtype=np.float64)
-    w = 0.25 + np.minimum(words, word_cap) / word_cap
+    w = word_weight(words, word_cap)
     if NOT_CORE not in labels:
         w = w * fine_doc_weight
     return w

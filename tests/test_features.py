@@ -121,3 +121,32 @@ def test_dotted_and_dotless_i_still_match_comment_and_share_patterns():
 def test_paragraphs_given_with_their_own_newlines_are_tested_as_written():
     rows = ParagraphFeatures().document_features(["Comments\n| Garden Blog", "Home | News", "x"])
     assert _column(rows, "has_pipe") == [0.0, 1.0, 0.0]
+
+
+def test_every_family_returns_the_same_columns_in_the_same_order_on_every_page():
+    # the names are read off the families' keys, so those must not depend on the page
+    from segmenter.features import _OWN_FEATURES, _feature_families, _Page
+
+    pages = [read_seed(s).splitlines() for s in SEEDS] + [
+        ["one line"],
+        ["Comments\n| Garden Blog", "Home | News", "x"],  # paragraphs holding newlines
+        ["", "   ", "?"],
+    ]
+    for texts in pages:
+        families = _feature_families(_Page(texts), 8, 3, 40)
+        assert [name for family in families for name in family] == list(_OWN_FEATURES)
+        assert all(np.shape(column) == (len(texts),) for family in families for column in family.values())
+    assert NAMES[: len(_OWN_FEATURES)] == list(_OWN_FEATURES)
+
+
+def test_the_neighbours_columns_are_their_own_columns_shifted():
+    rows = ParagraphFeatures().transform([read_seed(SEEDS[0])])[0]
+    for prefix, offset in (("prev", -1), ("next", 1), ("prev2", -2), ("next2", 2)):
+        for name in ("log_words", "is_heading", "sim_run", "in_loose_run"):
+            own = rows[:, NAMES.index(name)]
+            expected = np.zeros_like(own)
+            if offset < 0:
+                expected[-offset:] = own[:offset]
+            else:
+                expected[:-offset] = own[offset:]
+            assert np.array_equal(rows[:, NAMES.index(f"{prefix}_{name}")], expected)
