@@ -183,7 +183,7 @@ class PartialLabelLogisticRegression(ClassifierMixin, BaseEstimator):
         Z = self.scaler_.transform(X)
         fine = y >= 0
         coarse = y == _COARSE
-        self.lr_ = None
+        self.lr_: LogisticRegression | None = None
         if not coarse.any():
             self._fit_lr(Z[fine], _one_hot(y[fine]), w[fine])
             self.coarse_share_ = np.zeros((0, len(self.coarse_classes)))
@@ -252,10 +252,12 @@ class PartialLabelLogisticRegression(ClassifierMixin, BaseEstimator):
                 )
             else:  # two classes: scikit-learn's binary model, a row repeated for each class it may be
                 rows, cols = np.nonzero(targets[:, present])
-                self.lr_ = LogisticRegression(C=self.C, max_iter=self.max_iter, tol=self.tol, warm_start=True)
+                lr = LogisticRegression(C=self.C, max_iter=self.max_iter, tol=self.tol, warm_start=True)
                 if coef is not None:
-                    self.lr_.coef_, self.lr_.intercept_ = coef, intercept
-                self.lr_.fit(Z[rows], present[cols], sample_weight=w[rows] * targets[rows, present[cols]])
+                    lr.coef_, lr.intercept_ = coef, intercept
+                self.lr_ = lr.fit(
+                    Z[rows], present[cols], sample_weight=w[rows] * targets[rows, present[cols]]
+                )
 
     def _share(self, Zc: np.ndarray) -> np.ndarray:
         """E-step: each not-core row's split over the classes it can be (``coarse_classes``)."""
@@ -267,7 +269,9 @@ class PartialLabelLogisticRegression(ClassifierMixin, BaseEstimator):
 
     def _proba_z(self, Z: np.ndarray) -> np.ndarray:
         out = np.zeros((len(Z), len(CLASSES)))
-        out[:, self.lr_.classes_.astype(int)] = self.lr_.predict_proba(Z)
+        lr = self.lr_
+        assert lr is not None, "fitted"
+        out[:, lr.classes_.astype(int)] = lr.predict_proba(Z)
         return out
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
@@ -276,6 +280,7 @@ class PartialLabelLogisticRegression(ClassifierMixin, BaseEstimator):
         are bit-identical) without its per-call input checks, which cost more than the
         arithmetic on one page's rows; anything else goes through the checked path."""
         lr, scaler = self.lr_, self.scaler_
+        assert lr is not None, "fitted"
         if (
             len(lr.classes_) < 3
             or not isinstance(X, np.ndarray)
@@ -300,7 +305,7 @@ class PartialLabelLogisticRegression(ClassifierMixin, BaseEstimator):
 
 
 def context_features(
-    P: np.ndarray, windows: Sequence[int], starts: Sequence[int] | None = None
+    P: np.ndarray, windows: Sequence[int], starts: Sequence[int] | np.ndarray | None = None
 ) -> np.ndarray:
     """Pass-one probabilities of a paragraph and their means over each window of paragraphs
     before and after it, plus the document's mean: what pass two reads.
@@ -316,16 +321,16 @@ def context_features(
     edges, so each row's figures come from its own document alone, in the same order,
     whatever else is in the batch."""
     n, k = P.shape
-    starts = np.zeros(1, dtype=np.int64) if starts is None else np.asarray(starts, dtype=np.int64)
-    sizes = np.diff(np.append(starts, n))
-    starts, sizes = starts[sizes > 0], sizes[sizes > 0]
-    first = np.repeat(starts, sizes)  # each row's document's first row
+    first_rows = np.zeros(1, dtype=np.int64) if starts is None else np.asarray(starts, dtype=np.int64)
+    sizes = np.diff(np.append(first_rows, n))
+    first_rows, sizes = first_rows[sizes > 0], sizes[sizes > 0]
+    first = np.repeat(first_rows, sizes)  # each row's document's first row
     end = first + np.repeat(sizes, sizes)
     idx = np.arange(n)
     out = np.empty((n, k * (2 + 2 * len(windows))))
     out[:, :k] = P
     before, after = np.zeros((n, k)), np.zeros((n, k))
-    page_mean = np.repeat(np.add.reduceat(P, starts, axis=0) / sizes[:, None], sizes, axis=0) if n else P
+    page_mean = np.repeat(np.add.reduceat(P, first_rows, axis=0) / sizes[:, None], sizes, axis=0) if n else P
     reach = 0
     for w, j in sorted(zip(windows, range(len(windows)))):  # widest last: sums grow
         for d in range(reach + 1, w + 1):  # widen both windows to d rows
@@ -473,7 +478,7 @@ class ContextClassifier(ClassifierMixin, BaseEstimator):
 
         # The inner folds are independent fits: run them side by side (threads: the solver's
         # work is in numpy and Cython that release the GIL). The final first pass, on every
-        # document, starts from the first fold's optimum (it reaches the same optimum, to
+        # document, first_rows from the first fold's optimum (it reaches the same optimum, to
         # the solver's tolerance, in fewer iterations), beside the last fold.
         with threadpool_limits(1):
             run = Parallel(n_jobs=self.n_jobs, prefer="threads")
@@ -487,15 +492,15 @@ class ContextClassifier(ClassifierMixin, BaseEstimator):
         fitted += tail[1:]
         if self.first_ is None:
             raise ValueError("the labelled paragraphs hold fewer than two classes")
-        for k, model in zip([k for k, train in zip(np.unique(fold_of), folds) if train], fitted):
+        for fold, model in zip([f for f, train in zip(np.unique(fold_of), folds) if train], fitted):
             if model is None:
                 continue
-            for i in np.flatnonzero(fold_of == k):
+            for i in np.flatnonzero(fold_of == fold):
                 oof[i] = model.predict_proba(X[i])
-        for i, p in enumerate(oof):
-            if p is None:  # a fold could not be fitted (tiny data): fall back to in-sample
-                oof[i] = self.first_.predict_proba(X[i])
-        second_X = [_second_input(x, p, self.windows) for x, p in zip(X, oof)]
+        # a fold that could not be fitted (tiny data) falls back to in-sample probabilities
+        first = self.first_
+        held = [first.predict_proba(x) if p is None else p for x, p in zip(X, oof)]
+        second_X = [_second_input(x, p, self.windows) for x, p in zip(X, held)]
         self.second_ = _fit_rows(
             PartialLabelLogisticRegression(C=self.context_C, em_iterations=1),
             second_X,
@@ -533,7 +538,7 @@ class ContextClassifier(ClassifierMixin, BaseEstimator):
 
 
 def _second_input(
-    x: np.ndarray, p1: np.ndarray, windows: Sequence[int], starts: Sequence[int] | None = None
+    x: np.ndarray, p1: np.ndarray, windows: Sequence[int], starts: Sequence[int] | np.ndarray | None = None
 ) -> np.ndarray:
     """What pass two reads for one document (or a batch, ``starts`` as for
     ``context_features``): its features and the context of pass one's probabilities, in
@@ -559,7 +564,7 @@ STORY_RUN_FEATURES = (
 
 
 def story_run_features(
-    core: np.ndarray, words: np.ndarray, starts: Sequence[int] | None = None
+    core: np.ndarray, words: np.ndarray, starts: Sequence[int] | np.ndarray | None = None
 ) -> np.ndarray:
     """Each paragraph's relation to its page's story run: the contiguous run of paragraphs
     that pass one most believes is the story (the run maximising the sum of
@@ -570,8 +575,8 @@ def story_run_features(
     adjacent: a trough of furniture between a paragraph and the story says it is not the
     story's); the run's share of the page's paragraph weights (``word_weight``)."""
     n = len(core)
-    starts = np.zeros(1, dtype=np.int64) if starts is None else np.asarray(starts, dtype=np.int64)
-    bounds = np.append(starts, n)
+    first_rows = np.zeros(1, dtype=np.int64) if starts is None else np.asarray(starts, dtype=np.int64)
+    bounds = np.append(first_rows, n)
     out = np.zeros((n, len(STORY_RUN_FEATURES)))
     weight = word_weight(words)
     for a, b in zip(bounds[:-1], bounds[1:]):
