@@ -1,4 +1,4 @@
-"""Bring the seeds' gold labels (LABELS.md, one record per paragraph) into labels/.
+"""Bring the seeds' gold labels (docs/labels.md, one record per paragraph) into labels/.
 
 Usage: python scripts/import_seed_gold.py [GOLD_JSONL] [--labels labels] [--seeds seeds]
 

@@ -37,7 +37,7 @@ _CLASS_INDEX = {c: i for i, c in enumerate(CLASSES)}
 #: The feature column the story run reads word counts from (as log1p).
 _LOG_WORDS = list(ParagraphFeatures().get_feature_names_out()).index("log_words")
 _COARSE = -1  # code of a not-core row
-#: What a ``not-core`` row can be. Not ``duplicate``: that label is mechanical (LABELS.md), so
+#: What a ``not-core`` row can be. Not ``duplicate``: that label is mechanical (docs/labels.md), so
 #: importers set it exactly and a row they left ``not-core`` is not a duplicate.
 COARSE_CLASSES: tuple[str, ...] = ("related-article", "promo", "nav")
 _UNLABELLED = -2
