@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import numbers
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -27,6 +28,7 @@ BATCH_SIZE = 16
 
 __all__ = [
     "ModelError",
+    "check_threshold",
     "classify",
     "clean",
     "clean_many",
@@ -199,6 +201,7 @@ def classify(
     import pandas as pd
 
     paras = segment(_check_text(text, "classify"))
+    check_threshold(threshold)
     pipe = _resolve(model)
     proba = pipe.predict_proba([paras])[0]
     try:
@@ -231,11 +234,27 @@ def _threshold(pipe: Pipeline, threshold: float | None) -> float | None:
     return default_threshold(pipe) if threshold is None else threshold
 
 
+def check_threshold(threshold: float | None) -> float | None:
+    """``threshold`` itself when it is None or a number in [0, 1]; else ValueError (TypeError
+    for what is not a number): p(core-story) lies in [0, 1], so a threshold outside it would
+    silently keep everything or nothing."""
+    if threshold is None:
+        return None
+    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
+        raise TypeError(f"threshold must be a number in [0, 1] or None, got {type(threshold).__name__}")
+    if not 0.0 <= threshold <= 1.0:  # NaN fails this too
+        raise ValueError(
+            f"threshold must lie in [0, 1] (the p(core-story) at which a paragraph is kept), got {threshold!r}"
+        )
+    return threshold
+
+
 def clean(text: str, model: Pipeline | str | Path | None = None, threshold: float | None = None) -> str:
     """The core-story paragraphs of ``text`` in their original order and wording, joined
-    by newlines. ``threshold`` keeps paragraphs with p(core-story) >= it: lower it for
-    recall, raise it for precision; None uses the model's own (see ``default_threshold``)."""
-    return next(clean_many([_check_text(text, "clean")], model=model, threshold=threshold))
+    by newlines. ``threshold`` (in [0, 1]; outside it is a ValueError) keeps paragraphs with
+    p(core-story) >= it: lower it for recall, raise it for precision; None uses the model's
+    own (see ``default_threshold``). Any ``str`` is a page: it never raises on the text."""
+    return next(clean_many([_check_text(text, "clean")], model=model, threshold=check_threshold(threshold)))
 
 
 def clean_many(
@@ -251,7 +270,7 @@ def clean_many(
             "for one page call clean(text); decode bytes first, e.g. "
             "data.decode('utf-8', errors='replace')"
         )
-    return _clean_many(texts, model, threshold, batch_size)
+    return _clean_many(texts, model, check_threshold(threshold), batch_size)
 
 
 def _clean_many(

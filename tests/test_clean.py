@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import SEEDS, gold_core, read_seed
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import segmenter
 from segmenter.labels import CLASSES
@@ -98,7 +100,9 @@ def test_threshold_trades_precision_for_recall(shipped_model):
     text = read_seed(SEEDS[3])
     everything = "\n".join(p.text for p in segmenter.segment(text))
     assert segmenter.clean(text, model=shipped_model, threshold=0.0) == everything
-    assert segmenter.clean(text, model=shipped_model, threshold=1.01) == ""
+    # above 1 nothing could be kept: refused, not an empty story (the CLI: exit 2)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        segmenter.clean(text, model=shipped_model, threshold=1.01)
     loose = segmenter.clean(text, model=shipped_model, threshold=0.05).split("\n")
     strict = segmenter.clean(text, model=shipped_model, threshold=0.95).split("\n")
     assert set(strict) <= set(loose) and len(strict) <= len(loose)
@@ -313,3 +317,19 @@ def test_a_file_that_is_not_an_artifact_is_a_model_error_not_a_traceback(tmp_pat
         segmenter.load_model(path, allow_unverified=True)
     with pytest.raises(ModelError, match="is a folder"):
         segmenter.load_model(tmp_path)
+
+
+@pytest.mark.parametrize("threshold", [2, -0.5, 1.0000001, float("nan"), float("inf")])
+def test_the_library_refuses_a_threshold_outside_0_1(shipped_model, threshold):
+    with pytest.raises(ValueError, match=r"threshold must lie in \[0, 1\]"):
+        segmenter.clean("A line.", model=shipped_model, threshold=threshold)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        segmenter.clean_many(["A line."], model=shipped_model, threshold=threshold)  # at once, not lazily
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        segmenter.classify("A line.", model=shipped_model, threshold=threshold)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(max_size=300), st.floats(0.0, 1.0))
+def test_clean_never_raises_on_any_str_with_a_threshold_in_0_1(shipped_model, text, threshold):
+    assert isinstance(segmenter.clean(text, model=shipped_model, threshold=threshold), str)
