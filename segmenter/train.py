@@ -7,7 +7,8 @@ see (leave-one-document-out over the finely labelled documents, grouped 5-fold o
 imported corpora; each held-out model is trained on everything else), prints per-class
 precision/recall/F1 and the confusion matrix, then fits on everything and writes
 ``segmenter.joblib`` and ``segmenter.json`` (versions, sha256, label-set hash, counts,
-held-out metrics). The old model is replaced only once the new one is fully written.
+held-out metrics, the ``clean --precision/--recall`` thresholds chosen on the held-out
+pages). The old model is replaced only once the new one is fully written.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from .decision import DEFAULT_THRESHOLD
 from .evaluation.folds import cross_validate, held_out_folds
 from .evaluation.metrics import line_prf
 from .labels import CLASSES, CORE
+from .presets import describe, held_out_presets
 
 __all__ = [
     "DEFAULT_AUGMENT_COPIES",
@@ -248,12 +250,15 @@ def train(
     W = weights_for(data, fine_doc_weight)
     augmented = Augmented.build(data, augment_copies, augment_rate, seed)
     metrics: dict = {}
+    presets = None
     if cv:
         log("measuring on held-out documents ...")
-        metrics = held_out_metrics(
-            data, cross_validate(data, X, W, seed, jobs=jobs, augmented=augmented), threshold
-        )
+        probas = cross_validate(data, X, W, seed, jobs=jobs, augmented=augmented)
+        metrics = held_out_metrics(data, probas, threshold)
         log(format_metrics(metrics))
+        presets = held_out_presets(data, probas, threshold)  # segmenter clean --precision/--recall
+        if presets:
+            log("keep presets:\n" + "\n".join(f"  {line}" for line in describe({"thresholds": presets})))
     log("fitting on all documents ...")
     pipeline = fit_pipeline(StoreFeatures(data, X, W), augmented, seed, threshold, jobs)
     classifier = pipeline.named_steps["classifier"]
@@ -281,6 +286,7 @@ def train(
             },
         },
         "held_out_metrics": metrics,
+        **({"thresholds": presets} if presets else {}),
     }
     meta = write_artifact(pipeline, Path(out), meta)
     log(f"wrote {out} (sha256 {str(meta['sha256'])[:12]}...) in {time.time() - t0:.0f} s")

@@ -83,6 +83,10 @@ def test_train_writes_a_loadable_artifact_with_metadata_and_is_deterministic(tmp
     assert segmenter.clean(read_seed(SEEDS[0]), model=model)
     # the keep threshold travels inside the artifact, and is recorded beside it
     assert meta["params"]["threshold"] == DEFAULT_THRESHOLD == segmenter.default_threshold(model)
+    # and the --precision/--recall presets, chosen on the held-out documents (no imported ones here)
+    assert meta["thresholds"]["default"] == DEFAULT_THRESHOLD
+    assert meta["thresholds"]["measured_on"] == "core-story words of 5 held-out finely labelled documents"
+    assert "thresholds" not in b  # without cross-validation there is nothing to choose them on
 
 
 def test_train_threshold_option_is_stored_in_the_model(tmp_path):
