@@ -17,13 +17,14 @@ import gzip
 import json
 import os
 import sys
+import zlib
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .api import load_model, predict_many
+from .api import check_threshold, load_model, predict_many
 from .decision import core_mask, default_threshold, paragraph_labels
 from .jsonl import read_jsonl
 
@@ -96,10 +97,11 @@ def clean_jsonl(
     under ``if __name__ == "__main__":``. ``progress``: a bar on stderr (None: when a terminal)."""
     _check_paths(src, dst)
     spec, jobs = _prepare(model, allow_unverified, threshold, labels, jobs, on_error)
+    total = _count_records(src) if _bar_shows(progress) else None
     items = _jsonl_items(src, text_field, id_field)
     with _open_out(dst) as out:
         sink = _JsonlSink(out, labels, flush=str(dst) == "-")
-        return _run(items, sink, spec, jobs, on_error, progress, report)
+        return _run(items, sink, spec, jobs, on_error, progress, report, total)
 
 
 def clean_parquet(
@@ -144,7 +146,9 @@ def clean_parquet(
         with _open_out(dst, gz=False) as out:
             writer = pq.ParquetWriter(out, out_schema)
             try:
-                return _run(items, _ParquetSink(writer, labels), spec, jobs, on_error, progress, report)
+                sink = _ParquetSink(writer, labels)
+                total = pf.metadata.num_rows
+                return _run(items, sink, spec, jobs, on_error, progress, report, total)
             finally:
                 writer.close()  # the footer: the row groups written so far stay readable
     finally:
@@ -157,6 +161,7 @@ def _prepare(model, allow_unverified, threshold, labels, jobs, on_error) -> tupl
         raise ValueError(f"on_error must be one of {ON_ERROR}, got {on_error!r}")
     if not isinstance(jobs, int) or jobs < 0:
         raise ValueError(f"jobs must be an int >= 0 (0: one per core), got {jobs!r}")
+    check_threshold(threshold)
     if jobs == 0:
         jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     loaded = model
@@ -168,6 +173,11 @@ def _prepare(model, allow_unverified, threshold, labels, jobs, on_error) -> tupl
     return _Spec(model, allow_unverified, threshold, labels), jobs
 
 
+def _bar_shows(progress: bool | None) -> bool:
+    """Whether ``_run`` shows a progress bar (None: when stderr is a terminal)."""
+    return sys.stderr.isatty() if progress is None else progress
+
+
 def _run(
     items: Iterable[_Item],
     sink,
@@ -176,12 +186,21 @@ def _run(
     on_error: str,
     progress: bool | None,
     report: Callable[[str], None] | None,
+    total: int | None = None,
+    unit: str = "rec",
 ) -> BatchStats:
+    """Clean ``items`` into ``sink`` under the ``on_error`` policy; a progress bar on stderr
+    with ``total`` (then also an ETA) when it is known."""
     from tqdm import tqdm
 
     stats = BatchStats()
     bar = tqdm(
-        unit="rec", file=sys.stderr, disable=None if progress is None else not progress, mininterval=0.5
+        total=total,
+        unit=unit,
+        file=sys.stderr,
+        disable=not _bar_shows(progress),
+        mininterval=0.5,
+        dynamic_ncols=True,
     )
     if report is None:
 
@@ -327,6 +346,20 @@ def _outcome(paras, proba, spec: _Spec) -> tuple:
 
 
 # -- JSONL ---------------------------------------------------------------------------------------
+def _count_records(src) -> int | None:
+    """The non-blank lines of a JSONL file, for the progress bar's total and ETA (one quick
+    pass before the run); None for stdin, which cannot be read twice, or an unreadable file
+    (the run names the problem)."""
+    if str(src) == "-":
+        return None
+    opener = gzip.open if str(src).endswith(".gz") else open
+    try:
+        with opener(src, "rb") as fh:
+            return sum(1 for raw in fh if not raw.isspace())
+    except (OSError, EOFError, zlib.error):
+        return None
+
+
 def _jsonl_items(src, text_field: str, id_field: str) -> Iterator[_Item]:
     skipped: list[str] = []  # read_jsonl puts lines that are not UTF-8 JSON here, and goes on
     try:

@@ -9,33 +9,71 @@ import os
 import sys
 from pathlib import Path
 
+from . import __version__
 from .api import ModelError
+from .files import InputError, read_page
+from .presets import TARGETS
 
+__all__ = ["InputError", "build_parser", "main"]
 
-class InputError(ValueError):
-    """An input file cannot be used; the message names the file (and line)."""
+MAIN_EXAMPLES = """\
+examples:
+  segmenter clean page.txt                       the story of one page, on stdout
+  segmenter clean crawl/ -o clean/ --jobs 4      a folder: one output per file, same relative paths
+  segmenter clean 'crawl/**/*.txt' -o clean/     a glob (quoted: segmenter expands it; ** recurses)
+  segmenter clean -i files.txt --format jsonl    the files listed one per line; JSON lines with names
+  segmenter clean --jsonl pages.jsonl.gz clean.jsonl.gz --jobs 0
+  segmenter classify page.txt                    one label per paragraph
+  segmenter info                                 the model, its training data, presets, metrics
+  segmenter evaluate ../shared/data/wcxb_dev_articles.jsonl.gz --no-justext
 
+`segmenter COMMAND --help` explains each command."""
 
-def _read(path: str, on_decode_error: str = "replace") -> str:
-    """The page text of a file, or of stdin for ``-``; offsets stay true (no newline translation).
-    Bytes that are not UTF-8 are replaced with a warning naming file:line, or (``fail``) refused."""
-    if path == "-":
-        data = sys.stdin.buffer.read()
-        where = "<stdin>"
-    else:
-        with open(path, "rb") as fh:
-            data = fh.read()
-        where = path
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        place = f"{where}:{line}: not valid UTF-8 (byte {exc.start}, column {col})"
-        if on_decode_error == "fail":
-            raise InputError(f"{place}; decode it first or pass --on-decode-error replace") from None
-        print(f"segmenter: warning: {place}; undecodable bytes replaced", file=sys.stderr)
-        return data.decode("utf-8", errors="replace")
+CLEAN_EXAMPLES = """\
+examples:
+  segmenter clean page.txt                           one page (- reads stdin)
+  segmenter clean crawl/ -o clean/ --jobs 2          crawl/a/b.txt -> clean/a/b.txt, 2 processes
+  segmenter clean --input-dir crawl -o clean         the same, as trafilatura names it
+  segmenter clean 'crawl/*/*.txt' -o clean/          crawl/x/p.txt -> clean/x/p.txt
+  segmenter clean -i files.txt -o clean/ --on-error skip
+                                                     listed files by name; bad ones left out
+  segmenter clean crawl/ --format jsonl > out.jsonl  {"file": "crawl/a/b.txt", "clean": "..."}
+  segmenter clean --precision page.txt               keep less, surer (see `segmenter info`)
+  segmenter clean --threshold 0.3 page.txt           keep p(core-story) >= 0.3: more recall
+  segmenter clean --jsonl pages.jsonl.gz out.jsonl.gz --jobs 0 --labels
+  segmenter clean --parquet pages.parquet out.parquet --text-field body
+
+Inputs: FILE is read as it is (- for stdin); DIR is every file under it (recursively, sorted;
+hidden files left out); GLOB is expanded by segmenter ('**' recurses). With -o OUT each
+input is written to OUT under the same relative path (a folder's files relative to it, a
+glob's relative to the folder before its first wildcard, a FILE by its name), whole or not
+at all; without -o the results go to stdout in input order. A file that cannot be used
+(missing, unreadable, binary, or with --on-decode-error fail not UTF-8) stops the run
+(exit 2, the outputs before it written) or, with --on-error skip, is left out with a
+warning. A closing line "N files, M skipped" goes to stderr, with a progress bar (total
+and ETA) when stderr is a terminal."""
+
+BATCH_MODE = """\
+Instead of files: read records, write each with all its fields plus "clean"
+(segmenter.clean of its text, --threshold applied), in input order, streaming. The
+format is chosen by the flag, never guessed from the file name; IN and OUT may be -
+(stdin/stdout; Parquet input must be a file), and a JSONL name ending in .gz is gzip.
+A bad record (a line that is not UTF-8 JSON, no string text field, or cleaning fails)
+is reported as IN:LINE: id=ID: reason (Parquet: IN:row N). A summary line "N records,
+M skipped" ends on stderr; a progress bar (with a total and an ETA when IN is a file)
+shows on stderr when it is a terminal."""
+
+CLASSIFY_EXAMPLES = """\
+examples:
+  segmenter classify page.txt                    a table cut to the terminal's width
+  segmenter classify page.txt --format jsonl     every column, one JSON object per paragraph
+  segmenter classify a.txt b.txt --format csv > labels.csv
+  segmenter classify --threshold 0.3 page.txt    labels as `segmenter clean --threshold 0.3` keeps"""
+
+INFO_EXAMPLES = """\
+examples:
+  segmenter info                                 the shipped model
+  segmenter --model my.joblib info --json        another artifact's metadata as JSON"""
 
 
 def _load(args: argparse.Namespace):
@@ -44,37 +82,131 @@ def _load(args: argparse.Namespace):
     return load_model(args.model, allow_unverified=args.unverified)
 
 
-def _cmd_clean(args: argparse.Namespace) -> int:
-    from .api import clean
+def _verbosity(args: argparse.Namespace) -> int:
+    return (getattr(args, "verbose", 0) or 0) - (getattr(args, "quiet", 0) or 0)
 
+
+def _warner(args: argparse.Namespace):
+    """Warnings on stderr (above a progress bar), none with -q."""
+    if _verbosity(args) < 0:
+        return lambda message: None
+
+    def warn(message: str) -> None:
+        from tqdm import tqdm
+
+        tqdm.write(f"segmenter: warning: {message}", file=sys.stderr)
+
+    return warn
+
+
+def _info(args: argparse.Namespace, message: str) -> None:
+    if _verbosity(args) > 0:
+        print(f"segmenter: {message}", file=sys.stderr)
+
+
+def _meta_path(args: argparse.Namespace) -> Path:
+    from .api import default_model_path
+
+    return (Path(args.model) if args.model else default_model_path()).with_suffix(".json")
+
+
+def _chosen_threshold(args: argparse.Namespace) -> float | None:
+    """--threshold T, or the threshold of --precision / --recall from the model's .json."""
+    from .api import _read_meta
+    from .presets import PRESETS, PresetError, preset
+
+    for name in PRESETS:
+        if getattr(args, name, False):
+            path = _meta_path(args)
+            try:
+                t = preset(_read_meta(path) if path.exists() else {}, name)
+            except PresetError as exc:
+                raise ModelError(str(exc)) from None
+            _info(args, f"--{name}: keeping p(core-story) >= {t:g} ({path})")
+            return t
+    return args.threshold
+
+
+# -- clean ---------------------------------------------------------------------------------------
+def _cmd_clean(args: argparse.Namespace) -> int:
     batch = [flag for flag, value in (("--jsonl", args.jsonl), ("--parquet", args.parquet)) if value]
     if len(batch) > 1:
         args.parser.error("give --jsonl or --parquet, not both")
-    if batch and args.files:
-        args.parser.error(f"give FILE arguments or {batch[0]} IN OUT, not both")
-    if batch:
-        return _cmd_clean_batch(args)
-    if not args.files:
-        args.parser.error("the following arguments are required: FILE (or --jsonl IN OUT, --parquet IN OUT)")
-    given = [
+    file_flags = [
         flag
         for flag, value in (
-            ("--labels", args.labels),
-            ("--jobs", args.jobs),
-            ("--on-error", args.on_error),
-            ("--text-field", args.text_field),
-            ("--id-field", args.id_field),
+            ("FILE arguments", args.files),
+            ("-i/--input-file", args.input_file),
+            ("--input-dir", args.input_dir),
+            ("-o/--output-dir", args.output_dir),
+            ("--format", args.format),
         )
-        if value not in (None, False)
+        if value
+    ]
+    if batch and file_flags:
+        args.parser.error(f"give {file_flags[0]} or {batch[0]} IN OUT, not both")
+    if batch:
+        return _cmd_clean_batch(args)
+    given = [
+        flag for flag, value in (("--text-field", args.text_field), ("--id-field", args.id_field)) if value
     ]
     if given:
         args.parser.error(f"{given[0]} applies to --jsonl and --parquet only")
-    model = _load(args)
-    for i, path in enumerate(args.files):
-        out = clean(_read(path, args.on_decode_error), model=model, threshold=args.threshold)
-        if i:
-            sys.stdout.write("\n")
-        sys.stdout.write(out + ("\n" if out else ""))
+    if not (args.files or args.input_file or args.input_dir):
+        args.parser.error(
+            "the following arguments are required: FILE, DIR or GLOB "
+            "(or -i LIST, --input-dir DIR, --jsonl IN OUT, --parquet IN OUT)"
+        )
+    fmt = args.format or "text"
+    if args.output_dir is not None and args.format:
+        args.parser.error("--format is for stdout; with -o OUT every output is a text file")
+    if args.labels and fmt != "jsonl":
+        args.parser.error("--labels applies to --jsonl and --parquet only, or to files with --format jsonl")
+    return _cmd_clean_files(args, fmt)
+
+
+def _cmd_clean_files(args: argparse.Namespace, fmt: str) -> int:
+    from .batch import BatchError
+    from .files import clean_files, collect
+
+    warn = _warner(args)
+    threshold = _chosen_threshold(args)
+    inputs = collect(args.files, args.input_file, args.input_dir, args.output_dir, warn)
+    if inputs.folders and args.output_dir is None and fmt == "text":
+        raise InputError(
+            f"{inputs.folders[0]}: Is a directory; to clean the files in it give -o OUT (one "
+            "output file each) or --format jsonl (one JSON line each, with its file name)"
+        )
+    n = len(inputs.sources)
+    kept = "the model's own threshold" if threshold is None else f"p(core-story) >= {threshold:g}"
+    _info(
+        args,
+        f"{n} input file{'s' if n != 1 else ''}, to {args.output_dir or 'stdout'}; "
+        f"model {args.model or 'shipped'}; keeping {kept}",
+    )
+    quiet = _verbosity(args) < 0
+    try:
+        stats = clean_files(
+            inputs.sources,
+            args.output_dir,
+            args.model,
+            fmt=fmt,
+            allow_unverified=args.unverified,
+            threshold=threshold,
+            labels=args.labels,
+            jobs=1 if args.jobs is None else args.jobs,
+            on_error=args.on_error or "fail",
+            on_decode_error=args.on_decode_error,
+            progress=False if quiet else None,
+            report=(lambda message: None) if quiet else None,
+            warn=warn,
+            verbose=_verbosity(args) > 0,
+        )
+    except BatchError as exc:
+        raise InputError(str(exc)) from None
+    if not inputs.single and not quiet:
+        n = stats.records
+        print(f"segmenter: {n} file{'s' if n != 1 else ''}, {stats.skipped} skipped", file=sys.stderr)
     return 0
 
 
@@ -82,31 +214,41 @@ def _cmd_clean_batch(args: argparse.Namespace) -> int:
     from .batch import BatchError, clean_jsonl, clean_parquet
 
     run, (src, dst) = (clean_jsonl, args.jsonl) if args.jsonl else (clean_parquet, args.parquet)
+    quiet = _verbosity(args) < 0
     try:
         stats = run(
             src,
             dst,
             args.model,
             allow_unverified=args.unverified,
-            threshold=args.threshold,
+            threshold=_chosen_threshold(args),
             labels=args.labels,
             text_field=args.text_field or "text",
             id_field=args.id_field or "id",
             jobs=1 if args.jobs is None else args.jobs,
             on_error=args.on_error or "fail",
+            progress=False if quiet else None,
+            report=(lambda message: None) if quiet else None,
         )
     except BatchError as exc:
         raise InputError(str(exc)) from None
-    print(f"segmenter: {stats.records} records, {stats.skipped} skipped", file=sys.stderr)
+    if not stats.records:
+        _warner(args)(f"{'<stdin>' if src == '-' else src}: no records (empty input)")
+    if not quiet:
+        print(f"segmenter: {stats.records} records, {stats.skipped} skipped", file=sys.stderr)
     return 0
 
 
+# -- classify ------------------------------------------------------------------------------------
 def _cmd_classify(args: argparse.Namespace) -> int:
     from .api import classify
 
+    threshold = _chosen_threshold(args)
     model = _load(args)
+    warn = _warner(args)
     for path in args.files:
-        df = classify(_read(path, args.on_decode_error), model=model, threshold=args.threshold)
+        page = read_page(path, args.on_decode_error, warn, verbose=_verbosity(args) > 0)
+        df = classify(page, model=model, threshold=threshold)
         if len(args.files) > 1 or args.format != "table":
             df.insert(0, "file", path)
         if args.format == "jsonl":
@@ -115,18 +257,33 @@ def _cmd_classify(args: argparse.Namespace) -> int:
         elif args.format == "csv":
             df.to_csv(sys.stdout, index=False, header=path == args.files[0])
         else:
-            import pandas as pd
-
-            view = df.assign(text=df["text"].str.slice(0, 70))[
-                [c for c in ("file", "index", "label", "proba", "text") if c in df.columns]
-            ]
-            with pd.option_context(
-                "display.max_rows", None, "display.width", 200, "display.max_colwidth", 72
-            ):
-                sys.stdout.write(view.to_string(index=False, float_format=lambda v: f"{v:.2f}") + "\n")
+            sys.stdout.write(_table(df, path) + "\n")
     return 0
 
 
+def _table(df, path: str) -> str:
+    """The paragraphs as a table as wide as the terminal, each text cut with an ellipsis."""
+    import shutil
+
+    from .table import format_table
+
+    if not len(df):
+        return f"{'<stdin>' if path == '-' else path}: no paragraphs"
+    columns = [c for c in ("file", "index", "label", "proba", "text") if c in df.columns]
+    shown = {
+        "proba": lambda v: f"{v:.2f}",
+        "text": lambda v: " ".join(str(v).split()),  # a tab or other control space: one space
+    }
+    rows = [[shown.get(c, str)(r[c]) for c in columns] for r in df.to_dict(orient="records")]
+    try:
+        ellipsis = "…" if "…".encode(getattr(sys.stdout, "encoding", None) or "ascii") else "..."
+    except (UnicodeEncodeError, LookupError):
+        ellipsis = "..."
+    width = shutil.get_terminal_size((100, 24)).columns
+    return format_table(columns, rows, width, right=("index", "proba"), ellipsis=ellipsis)
+
+
+# -- info ----------------------------------------------------------------------------------------
 def _cmd_info(args: argparse.Namespace) -> int:
     from .api import _read_meta, default_model_path, file_sha256
 
@@ -166,6 +323,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 def _print_meta(meta: dict) -> None:
     if meta:
+        from .presets import describe
+
         print("versions:   " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()))
         td = meta["training_data"]
         print(f"trained on: {td['documents']} documents, {td['labelled_paragraphs']} labelled paragraphs")
@@ -183,6 +342,8 @@ def _print_meta(meta: dict) -> None:
                     else f"paragraphs with p(core-story) >= {t:g} (clean --threshold overrides)"
                 )
             )
+        for k, line in enumerate(describe(meta)):
+            print(("presets:    " if k == 0 else "            ") + line)
         from .train import format_metrics
 
         if meta.get("held_out_metrics"):
@@ -190,16 +351,19 @@ def _print_meta(meta: dict) -> None:
             print(format_metrics(meta["held_out_metrics"]))
 
 
+# -- evaluate ------------------------------------------------------------------------------------
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluation.cli import main as evaluate_main
 
     return evaluate_main(
         (["--model", args.model] if args.model else [])
         + (["--unverified"] if args.unverified else [])
-        + args.args
+        + args.args,
+        prog="segmenter evaluate",
     )
 
 
+# -- the parser ----------------------------------------------------------------------------------
 def _threshold(value: str) -> float:
     try:
         t = float(value)
@@ -207,6 +371,8 @@ def _threshold(value: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
     if not math.isfinite(t):
         raise argparse.ArgumentTypeError(f"must be a finite number, got {value!r}")
+    if not 0 <= t <= 1:
+        raise argparse.ArgumentTypeError(f"must lie in [0, 1] (a probability of core-story), got {value!r}")
     return t
 
 
@@ -225,17 +391,58 @@ def _decode_option(parser: argparse.ArgumentParser) -> None:
         "--on-decode-error",
         choices=("replace", "fail"),
         default="replace",
-        help="input that is not valid UTF-8: replace the bad bytes and warn with "
-        "FILE:LINE (default), or stop with an error",
+        help="input that is not valid UTF-8: replace the bad bytes and warn, naming the "
+        "first lines as FILE:LINE and counting them all (default), or refuse the file",
+    )
+
+
+def _keep_options(parser: argparse.ArgumentParser, what: str) -> None:
+    keep = parser.add_mutually_exclusive_group()
+    keep.add_argument(
+        "--threshold",
+        type=_threshold,
+        default=None,
+        metavar="T",
+        help=f"{what} p(core-story) >= T, 0 <= T <= 1 (default: the model's own, see "
+        "`segmenter info`); lower keeps more (recall), higher keeps less (precision)",
+    )
+    for name, less in (("precision", "lowest"), ("recall", "highest")):
+        keep.add_argument(
+            f"--{name}",
+            action="store_true",
+            help=f"the model's {name} preset: the {less} threshold that reached "
+            f"{TARGETS[name]:g} {name} on held-out pages' story words in training "
+            "(see `segmenter info`)",
+        )
+
+
+def _verbosity_options(parser: argparse.ArgumentParser, default) -> None:
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="count",
+        default=default,
+        help="errors only: no warnings, progress bar or closing summary",
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=default,
+        help="also say what is read and how it is kept, and name every undecodable line",
     )
 
 
 def build_parser() -> argparse.ArgumentParser:
+    raw = argparse.RawDescriptionHelpFormatter
     ap = argparse.ArgumentParser(
         prog="segmenter",
         description="Keep the story of scraped news text (one block per line); drop navigation, "
         "promotions, duplicates and other stories.",
+        epilog=MAIN_EXAMPLES,
+        formatter_class=raw,
     )
+    ap.add_argument("--version", action="version", version=f"segmenter {__version__}")
     ap.add_argument(
         "--model",
         help="a trained .joblib artifact (default: the shipped model); it is "
@@ -247,31 +454,66 @@ def build_parser() -> argparse.ArgumentParser:
         help="load a --model that has no .json beside it. A .joblib file is a pickle: "
         "loading it runs code; use this only for files you built or trust",
     )
+    _verbosity_options(ap, 0)
+    common = argparse.ArgumentParser(add_help=False)
+    _verbosity_options(common, argparse.SUPPRESS)
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
     c = sub.add_parser(
         "clean",
-        help="print the core-story paragraphs of each file (or - for stdin); "
-        "or clean JSONL/Parquet records in batch (--jsonl, --parquet)",
+        help="print or write the core-story paragraphs of files, folders, globs or lists "
+        "of files; or clean JSONL/Parquet records in batch (--jsonl, --parquet)",
+        description="Keep the core-story paragraphs of each page.",
+        epilog=CLEAN_EXAMPLES,
+        formatter_class=raw,
+        parents=[common],
     )
-    c.add_argument("files", nargs="*", metavar="FILE", help="UTF-8 text file, or - for stdin")
     c.add_argument(
-        "--threshold",
-        type=_threshold,
-        default=None,
-        help="keep paragraphs with p(core-story) >= T (default: the model's own, see "
-        "`segmenter info`); lower keeps more (recall), higher keeps less (precision)",
+        "files",
+        nargs="*",
+        metavar="FILE|DIR|GLOB",
+        help="UTF-8 text file (- for stdin), folder of them, or glob pattern",
     )
+    c.add_argument(
+        "-i",
+        "--input-file",
+        metavar="LIST",
+        help="also clean the files listed in LIST, one path per line (# comments and blank "
+        "lines skipped; - reads the list from stdin)",
+    )
+    c.add_argument("--input-dir", metavar="DIR", help="also clean every file under DIR (as a DIR argument)")
+    c.add_argument(
+        "-o",
+        "--output-dir",
+        metavar="OUT",
+        help="write each result to OUT under the input's relative path, instead of stdout",
+    )
+    c.add_argument(
+        "--format",
+        choices=("text", "jsonl"),
+        help="stdout: the stories, a blank line between files (text, the default), or "
+        'one JSON line per file, {"file": ..., "clean": ...} (jsonl)',
+    )
+    _keep_options(c, "keep paragraphs with")
     _decode_option(c)
-    b = c.add_argument_group(
-        "batch mode",
-        'Instead of FILEs: read records, write each with all its fields plus "clean" '
-        "(segmenter.clean of its text, --threshold applied), in input order, streaming. The format is "
-        "chosen by the flag, never guessed from the file name; IN and OUT may be - (stdin/stdout; "
-        "Parquet input must be a file), and a JSONL name ending in .gz is gzip. A bad record (a "
-        "line that is not UTF-8 JSON, no string text field, or cleaning fails) is reported as "
-        'IN:LINE: id=ID: reason (Parquet: IN:row N). A summary line "N records, M skipped" '
-        "ends on stderr; a progress bar shows on stderr when it is a terminal.",
+    c.add_argument(
+        "--jobs",
+        type=_jobs,
+        metavar="N",
+        help="worker processes, each loading the model once (default: 1; 0: one per core)",
     )
+    c.add_argument(
+        "--on-error",
+        choices=("fail", "skip"),
+        help="a bad file or record: stop with an error, exit 2, keeping what was written "
+        "before it (fail, the default), or leave it out with a warning (skip)",
+    )
+    c.add_argument(
+        "--labels",
+        action="store_true",
+        help='also add "labels": one label per paragraph (non-blank line), core-story '
+        "exactly for the paragraphs in clean (--jsonl, --parquet, --format jsonl)",
+    )
+    b = c.add_argument_group("batch mode", BATCH_MODE)
     b.add_argument("--jsonl", nargs=2, metavar=("IN", "OUT"), help="JSON Lines records in and out")
     b.add_argument(
         "--parquet",
@@ -282,40 +524,35 @@ def build_parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--text-field", metavar="NAME", help="field holding the page text (default: text)")
     b.add_argument("--id-field", metavar="NAME", help="field naming the record in messages (default: id)")
-    b.add_argument(
-        "--labels",
-        action="store_true",
-        help='also add "labels": one label per paragraph (non-blank line); core-story '
-        "exactly for the paragraphs in clean",
-    )
-    b.add_argument(
-        "--jobs",
-        type=_jobs,
-        metavar="N",
-        help="worker processes, each loading the model once (default: 1; 0: one per core)",
-    )
-    b.add_argument(
-        "--on-error",
-        choices=("fail", "skip"),
-        help="a bad record: stop with an error, exit 2, keeping the records written "
-        "before it (fail, the default), or leave it out with a warning (skip)",
-    )
     c.set_defaults(func=_cmd_clean, parser=c)
-    k = sub.add_parser("classify", help="label every paragraph of each file")
-    k.add_argument("files", nargs="+", metavar="FILE", help="UTF-8 text file, or - for stdin")
-    k.add_argument(
-        "--threshold",
-        type=_threshold,
-        default=None,
-        help="label core-story where p(core-story) >= T (default: the model's own), "
-        "so the labels match `clean --threshold T`",
+    k = sub.add_parser(
+        "classify",
+        help="label every paragraph of each file",
+        description="One row per paragraph: its label (core-story exactly where `clean` keeps "
+        "it) and probability.",
+        epilog=CLASSIFY_EXAMPLES,
+        formatter_class=raw,
+        parents=[common],
     )
+    k.add_argument("files", nargs="+", metavar="FILE", help="UTF-8 text file, or - for stdin")
+    _keep_options(k, "label core-story where")
     k.add_argument(
-        "--format", choices=("table", "jsonl", "csv"), default="table", help="output format (default: table)"
+        "--format",
+        choices=("table", "jsonl", "csv"),
+        default="table",
+        help="output format (default: table, as wide as the terminal)",
     )
     _decode_option(k)
     k.set_defaults(func=_cmd_classify)
-    i = sub.add_parser("info", help="model path, sha256, versions, training data, held-out metrics")
+    i = sub.add_parser(
+        "info",
+        help="model path, sha256, versions, training data, presets, held-out metrics",
+        description="Describe the model: where it is, its sha256, the versions it was built "
+        "with, its training data, its --precision/--recall presets and held-out metrics.",
+        epilog=INFO_EXAMPLES,
+        formatter_class=raw,
+        parents=[common],
+    )
     i.add_argument("--json", action="store_true", help="print the model metadata as JSON")
     i.set_defaults(func=_cmd_info)
     # everything after `evaluate` goes, unparsed, to python -m segmenter.evaluate

@@ -288,3 +288,109 @@ def test_evaluate_takes_a_model_without_metadata_only_with_unverified(model_copy
         assert "1.000 ± 0.000    1.000 ± 0.000    1.000 ± 0.000" in res.stdout.decode()
     res = run("--unverified", *args, module="segmenter.evaluate")
     assert res.returncode == 2 and b"--unverified needs --model PATH" in res.stderr
+
+
+# -- bad input: thresholds, binary files, undecodable lines, empty input -------------------------
+def in_process(capsys, *args, stdin=None, monkeypatch=None):
+    """`segmenter ARGS` in this process (fast: the model loads once): (code, stdout, stderr)."""
+    from segmenter.cli import main
+
+    if stdin is not None:
+        import io
+
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
+    try:
+        code = main(list(map(str, args)))
+    except SystemExit as exc:  # argparse: a usage error
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("command", ["clean", "classify"])
+@pytest.mark.parametrize("value", ["2", "-0.1", "1.01", "inf"])
+def test_threshold_outside_0_1_is_refused_naming_the_flag(capsys, command, value):
+    code, out, err = in_process(capsys, command, "--threshold", value, SEED)
+    assert code == 2 and out == ""
+    assert "argument --threshold:" in err.strip().splitlines()[-1]
+    assert "[0, 1]" in err or "finite" in err
+
+
+def test_threshold_at_the_ends_of_0_1_keeps_everything_or_the_surest(capsys, shipped_model):
+    import segmenter
+
+    text = read_seed(SEED)
+    code, out, _ = in_process(capsys, "clean", "--threshold", "0", SEED)
+    assert code == 0 and out == "\n".join(p.text for p in segmenter.segment(text)) + "\n"
+    code, out, _ = in_process(capsys, "clean", "--threshold", "1", SEED)
+    assert code == 0 and out.rstrip("\n") == segmenter.clean(text, model=shipped_model, threshold=1.0)
+
+
+ELF = b"\x7fELF\x02\x01\x01\x00\x00\x00" + bytes(range(256)) * 8
+
+
+@pytest.mark.parametrize(
+    "data, reason",
+    [
+        (ELF, "a binary file (it has NUL bytes)"),
+        (b"\x01\x02\x03\x04 ab\x1b\x1c\x1d\x1e\x7f\n" * 50, "a binary file (69 % control bytes)"),
+        ("A headline\nThe story.\n".encode("utf-16"), "UTF-16 text, not UTF-8; convert it first"),
+    ],
+    ids=["nul-bytes", "control-bytes", "utf-16"],
+)
+@pytest.mark.parametrize("command", ["clean", "classify"])
+def test_a_binary_file_is_refused_naming_it(capsys, tmp_path, command, data, reason):
+    path = tmp_path / "page.bin"
+    path.write_bytes(data)
+    code, out, err = in_process(capsys, command, path)
+    assert code == 2 and out == ""
+    (line,) = err.strip().splitlines()
+    assert line.startswith(f"segmenter: error: {path}: {reason}"), line
+
+
+def test_text_with_a_few_control_characters_is_still_text(capsys, tmp_path):
+    path = tmp_path / "page.txt"
+    path.write_bytes(b"\x1b[1mBold headline\x1b[0m\n" + SEED.read_bytes())
+    code, out, err = in_process(capsys, "clean", path)
+    assert code == 0 and out and err == ""
+
+
+def test_every_undecodable_line_is_counted_the_first_few_named(capsys, tmp_path):
+    raw = read_seed(SEED).encode("utf-8").split(b"\n")
+    bad = [2, 5, 6, 9, 11, 12, 14]  # lines (from 1) that get a Latin-1 byte
+    for n in bad:
+        raw[n - 1] = raw[n - 1] + b" caf\xe9"
+    path = tmp_path / "page.txt"
+    path.write_bytes(b"\n".join(raw))
+    code, out, err = in_process(capsys, "clean", path)
+    assert code == 0 and out
+    (warning,) = err.strip().splitlines()
+    assert warning.startswith(f"segmenter: warning: {path}:2: not valid UTF-8 (byte")
+    assert "also lines 5, 6, 9, 11 and 2 more (7 lines in all); undecodable bytes replaced" in warning
+
+
+@pytest.mark.parametrize("content", [b"", b"\n\n  \n\t\n"], ids=["no-bytes", "blank-lines"])
+def test_an_empty_page_is_warned_about(capsys, tmp_path, content):
+    path = tmp_path / "empty.txt"
+    path.write_bytes(content)
+    code, out, err = in_process(capsys, "clean", path)
+    assert code == 0 and out == ""
+    assert err.startswith(f"segmenter: warning: {path}: empty input (")
+    code, out, err = in_process(capsys, "classify", path)
+    assert code == 0 and out == f"{path}: no paragraphs\n" and "empty input" in err
+
+
+def test_empty_stdin_a_folder_without_files_and_jsonl_without_records_are_warned_about(
+    capsys, tmp_path, monkeypatch
+):
+    code, out, err = in_process(capsys, "clean", "-", stdin=b"", monkeypatch=monkeypatch)
+    assert (code, out) == (0, "") and "segmenter: warning: <stdin>: empty input (no bytes)" in err
+    (tmp_path / "none").mkdir()
+    code, _, err = in_process(capsys, "clean", tmp_path / "none", "-o", tmp_path / "out")
+    assert code == 0 and err.splitlines() == [
+        f"segmenter: warning: {tmp_path / 'none'}: no files in this folder (hidden ones are left out)",
+        "segmenter: 0 files, 0 skipped",
+    ]
+    (tmp_path / "in.jsonl").write_text("\n")
+    code, _, err = in_process(capsys, "clean", "--jsonl", tmp_path / "in.jsonl", tmp_path / "out.jsonl")
+    assert code == 0 and f"segmenter: warning: {tmp_path / 'in.jsonl'}: no records (empty input)" in err

@@ -228,10 +228,24 @@ def _thresholds(value: str) -> list[float]:
     return out
 
 
-def build_parser() -> argparse.ArgumentParser:
+PROG = "python -m segmenter.evaluate"
+#: corpora of the shared data folder beside a source checkout, as the examples name them
+EXAMPLES = """\
+examples (from a source checkout; ../shared/data holds the corpora):
+  {prog} ../shared/data/wcxb_dev_articles.jsonl.gz --cv 5 --jobs 2
+                                      WCXB held out: the shipped model is trained on it
+  {prog} ../shared/data/l3s_gn1.jsonl.gz --json l3s.json
+                                      the shipped model on a corpus it never saw
+  {prog} ../shared/data/wcxb_dev_articles.jsonl.gz --cv 5 --sweep 0.3,0.5,0.7
+                                      held-out figures at other keep thresholds
+  {prog} --model my.joblib ../shared/data/l3s_gn1.jsonl.gz --no-justext"""
+
+
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
-        prog="python -m segmenter.evaluate",
+        prog=prog,
         description=__doc__.split("\n\n", 2)[2].replace("``", "'"),
+        epilog=EXAMPLES.format(prog=prog),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     ap.add_argument(
@@ -239,7 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CORPUS",
         help="JSONL corpus, gzip if it ends in .gz: one object per line with 'text' and "
         "'truth' and/or per-line 'labels' / 'line_labels' (e.g. "
-        "/work/shared/data/l3s_gn1.jsonl.gz)",
+        "../shared/data/l3s_gn1.jsonl.gz from a source checkout)",
     )
     ap.add_argument(
         "--suite",
@@ -349,13 +363,15 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = PROG) -> int:
+    """The command; ``prog`` names it in usage and examples (``segmenter evaluate`` when the
+    segmenter command runs it)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if "--suite" in argv:  # every held-out measurement in one run: its own options
         from .suite import main as suite_main
 
         return suite_main([a for a in argv if a != "--suite"])
-    ap = build_parser()
+    ap = build_parser(prog)
     args = ap.parse_args(argv)
     if args.limit is not None and args.limit < 1:
         ap.error("--limit must be at least 1")
