@@ -25,7 +25,7 @@ examples:
   segmenter clean --jsonl pages.jsonl.gz clean.jsonl.gz --jobs 0
   segmenter classify page.txt                    one label per paragraph
   segmenter info                                 the model, its training data, presets, metrics
-  segmenter evaluate ../shared/data/wcxb_dev_articles.jsonl.gz --no-justext
+  segmenter evaluate ../shared/data/l3s_gn1.jsonl.gz   held-out scores against baselines
 
 `segmenter COMMAND --help` explains each command."""
 
