@@ -1,11 +1,16 @@
 """The labelling app: ``streamlit run annotate_app.py [-- --labels DIR --models DIR --allow DIR
---annotator NAME]`` (or SEGMENTER_LABELS, SEGMENTER_MODELS, SEGMENTER_ALLOW, SEGMENTER_ANNOTATOR).
+--annotator NAME]`` (or SEGMENTER_LABELS, SEGMENTER_MODELS, SEGMENTER_ALLOW, SEGMENTER_ANNOTATOR;
+without either, the annotator is the name you are logged in as).
 
 This file only draws; every decision is made in :mod:`segmenter.labelling.session` (the labelling
-session), :mod:`segmenter.labelling.sources` (documents in), :mod:`segmenter.labelling.retrain`,
-:mod:`segmenter.labelling.config` and :mod:`segmenter.labelling.agreement`. Document text is
-shown with ``st.text`` / ``st.dataframe`` only, never as Markdown or HTML; names and paths in
-Markdown elements go through ``md_escape``.
+session), :mod:`segmenter.labelling.keyqueue` (the page's keys, applied in the order pressed,
+each to the paragraph it was pressed on), :mod:`segmenter.labelling.sources` (documents in),
+:mod:`segmenter.labelling.retrain`, :mod:`segmenter.labelling.config` and
+:mod:`segmenter.labelling.agreement`. The labelling view itself is a small component
+(:mod:`segmenter.labelling.keys`) that sets document text as text; the preview is HTML built
+from escaped text only (:mod:`segmenter.labelling.render`); elsewhere document text is shown
+with ``st.text`` / ``st.dataframe``, and names and paths in Markdown elements go through
+``md_escape``.
 """
 
 from __future__ import annotations
@@ -17,18 +22,33 @@ from pathlib import Path
 import streamlit as st
 
 from segmenter.api import ModelError, file_sha256, load_model
-from segmenter.labelling.agreement import agreement_table, disagreements, label_maps
+from segmenter.labelling import keys
+from segmenter.labelling.agreement import (
+    UNDEFINED,
+    agreement_table,
+    disagreements,
+    is_importer,
+    label_maps,
+    readable_table,
+)
 from segmenter.labelling.config import AppConfig
-from segmenter.labelling.retrain import RetrainJob, metrics_frames, model_path, promote_candidate
+from segmenter.labelling.keyqueue import BulkRange, KeyLog, view_data
+from segmenter.labelling.render import cleaned_html, preview_rows_html
+from segmenter.labelling.retrain import (
+    RetrainJob,
+    compare_frames,
+    metrics_frames,
+    model_path,
+    promote_candidate,
+    read_metadata,
+)
 from segmenter.labelling.session import (
-    LABEL_COLORS,
-    LABEL_KEYS,
+    LABEL_CSS,
     AnnotationSession,
     export_csv,
     export_jsonl,
     export_resolved_csv,
     md_escape,
-    preview_styler,
     progress_totals,
 )
 from segmenter.labelling.sources import (
@@ -47,6 +67,9 @@ from segmenter.labels import ALLOWED_LABELS, CLASSES
 PAGES = ["Label", "Preview", "Agreement", "Progress & export", "Retrain"]
 SOURCES = ["Seeds", "Documents in the store", "Folder of .txt files", "JSONL file"]
 ERRORS = (ValueError, LabelStoreError, ModelError, OSError, RuntimeError)
+NAME_FIELD = "Your name (stored with each decision)"
+TOAST_ICONS = {"error": ":material/error:", "warning": ":material/warning:", "success": ":material/check:"}
+PAIRS_PER_PAGE = 15
 
 st.set_page_config(page_title="segmenter: label paragraphs", layout="wide")
 config = AppConfig.from_argv(sys.argv[1:], os.environ, project=Path(__file__).resolve().parent)
@@ -95,6 +118,19 @@ def _session() -> AnnotationSession:
 
 
 sess = _session()
+keylog: KeyLog = st.session_state.setdefault("keylog", KeyLog())
+# The page's keys first, before anything is drawn: each lands on the paragraph it was pressed
+# on, in the order pressed, whatever the widgets' callbacks did to the cursor this run.
+keylog.apply(
+    sess,
+    keys.queued(st.session_state),
+    threshold=float(st.session_state.get("threshold", 0.9)),
+    bulk=BulkRange(
+        int(st.session_state.get("bulk_from", 0)),
+        int(st.session_state.get("bulk_to", 0)),
+        str(st.session_state.get("bulk_label", CLASSES[0])),
+    ),
+)
 
 
 # -- sidebar ---------------------------------------------------------------------------------
@@ -157,7 +193,12 @@ def _uploads() -> None:
 
 with st.sidebar:
     st.header("segmenter labelling")
-    st.text_input("Your name (stored with each decision)", key="annotator", on_change=_set_annotator)
+    st.text_input(
+        NAME_FIELD,
+        key="annotator",
+        on_change=_set_annotator,
+        help="Enter or Esc leaves the box, and the keys label again",
+    )
     page = st.radio("Page", PAGES, key="page")
     st.subheader("Documents")
     st.selectbox("Source", SOURCES, key="source")
@@ -176,34 +217,20 @@ with st.sidebar:
     )
     st.caption(f"Store: {md_escape(str(config.labels))}")
     st.caption(f"Model: {md_escape(sess.model_name or 'none')}")
+    for w in sess.warnings:
+        st.warning(f"Label store: {md_escape(w)}")
 
-for w in sess.warnings:
-    st.warning(f"Label store: {md_escape(w)}")
+# Notices float above the page (toasts) instead of pushing it down.
 for kind, text in st.session_state.pop("flash", []):
-    getattr(st, kind)(md_escape(text))
+    st.toast(md_escape(text), icon=TOAST_ICONS.get(kind), duration="long" if kind != "success" else "short")
 
 
 # -- labelling -------------------------------------------------------------------------------
-def _badge(label: str | None, text: str) -> None:
-    if label:
-        st.badge(text, color=LABEL_COLORS.get(label, "gray"))  # type: ignore[arg-type]
-
-
-def _row(row) -> None:
-    # wide enough for "▶ ¶123" and "model: related-article 100%" on one line each at 1280 px
-    c0, c1, c2 = st.columns([1, 3.2, 9], vertical_alignment="top")
-    c0.text(("▶ " if row.current else "") + f"¶{row.index}")
-    with c1.container(gap="xxsmall"):  # the two badges close together: shorter rows
-        if row.label:
-            _badge(row.label, f"yours: {row.label}")
-        if row.suggestion:
-            _badge(row.suggestion, f"model: {row.suggestion} {row.proba:.0%}")
-    c2.text(row.text)
-
-
 def _label_page() -> None:
-    # mode and document on one line, so the current paragraph stays in view on smaller screens
-    mode_col, doc_col = st.columns([1, 2], vertical_alignment="bottom")
+    # less room above the paragraphs (Streamlit's default top padding is 6rem); style only
+    st.html("<style>[data-testid='stMainBlockContainer']{padding-top:3.2rem}</style>")
+    # mode, document and the bulk tools on one line: the paragraphs start near the top
+    mode_col, doc_col, bulk_col = st.columns([1.15, 2, 1], vertical_alignment="bottom")
     st.session_state["mode_choice"] = "document" if sess.mode == "document" else "uncertainty queue"
     mode_col.radio(
         "Mode",
@@ -225,104 +252,30 @@ def _label_page() -> None:
         format_func=lambda i: sess.docs[i].doc_id,
         on_change=lambda: sess.select_document(st.session_state["doc_select"]),
     )
-    mine = sess.my_labels()
-    st.progress(
-        sum(m is not None for m in mine) / max(len(mine), 1),
-        text=f"{sum(m is not None for m in mine)} of {len(mine)} paragraphs labelled by you",
-    )
-    if sess.message:
-        st.info(md_escape(sess.message))
-    rows = sess.rows(radius=3)
-    lead = [r for r in sess.lead(2) if r.index < rows[0].index]
-    if lead:
-        with st.container(border=True):
-            st.caption("Headline and lead")
-            for r in lead:
-                _row(r)
-    for r in rows:
-        if r.current:
-            with st.container(border=True):
-                _row(r)
-        else:
-            _row(r)
-
     disabled = not sess.annotator
-    if disabled:
-        st.warning("Enter your name in the sidebar to label.")
-    cols = st.columns([1] * len(CLASSES) + [1.5])  # room for "accept suggestion" and its key
-    for col, c in zip(cols, CLASSES):
-        col.button(
-            c,
-            key=f"label_{c}",
-            shortcut=LABEL_KEYS[c],
-            disabled=disabled,
-            on_click=_act,
-            args=(sess.label, c),
-            width="stretch",
-        )
-    cols[-1].button(
-        "accept suggestion",
-        key="accept",
-        shortcut="Enter",
-        type="primary",
-        disabled=disabled or sess.model is None,
-        on_click=_act,
-        args=(sess.accept_suggestion,),
-    )
-    nav = st.columns([0.8, 1, 0.8, 1.2, 1.4, 1.2])
-    nav[0].button(
-        "undo", key="undo", shortcut="u", on_click=_act, args=(sess.undo,), disabled=not sess.can_undo()
-    )
-    nav[1].button("previous ¶", key="prev", shortcut="k", on_click=sess.move, args=(-1,))
-    nav[2].button("next ¶", key="next", shortcut="j", on_click=sess.move, args=(1,))
-    nav[3].button(
-        "next unlabelled",
-        key="next_unlabelled",
-        shortcut="l",
-        on_click=lambda: sess.goto(sess.next_unlabelled() or sess.cursor),
-    )
-    nav[4].button(
-        "previous document",
-        key="prev_doc",
-        shortcut="p",
-        on_click=lambda: sess.select_document(sess.doc_pos - 1),
-    )
-    nav[5].button(
-        "next document", key="next_doc", shortcut="n", on_click=lambda: sess.select_document(sess.doc_pos + 1)
-    )
-
-    with st.expander("Bulk: accept confident suggestions, label a range", expanded=True):
-        a, b = st.columns(2)
-        with a:
-            st.slider("Confidence", 0.5, 1.0, 0.9, 0.01, key="threshold")
-            st.button(
-                "accept all suggestions at or above it",
-                key="accept_above",
-                shortcut="a",
-                disabled=disabled or sess.model is None,
-                on_click=lambda: _act(sess.accept_above, st.session_state["threshold"]),
+    with bulk_col.popover("Bulk: range, confident", width="stretch"):
+        st.slider("Confidence", 0.5, 1.0, 0.9, 0.01, key="threshold")
+        # Buttons act in the script body (not callbacks), after the keys queued before them.
+        if st.button(
+            "accept all suggestions at or above it (a)",
+            key="accept_above",
+            disabled=disabled or sess.model is None,
+        ):
+            _act(sess.accept_above, st.session_state["threshold"])
+        c1, c2, c3 = st.columns(3)
+        c1.number_input("from ¶", min_value=0, key="bulk_from", step=1)
+        c2.number_input("to ¶", min_value=0, key="bulk_to", step=1)
+        c3.selectbox("label", list(CLASSES), key="bulk_label")
+        if st.button("label the range (b)", key="bulk", disabled=disabled):
+            _act(
+                sess.bulk_label,
+                st.session_state["bulk_from"],
+                st.session_state["bulk_to"],
+                st.session_state["bulk_label"],
             )
-        with b:
-            c1, c2, c3 = st.columns(3)
-            c1.number_input("from ¶", min_value=0, key="bulk_from", step=1)
-            c2.number_input("to ¶", min_value=0, key="bulk_to", step=1)
-            c3.selectbox("label", list(CLASSES), key="bulk_label")
-            st.button(
-                "label the range",
-                key="bulk",
-                shortcut="b",
-                disabled=disabled,
-                on_click=lambda: _act(
-                    sess.bulk_label,
-                    st.session_state["bulk_from"],
-                    st.session_state["bulk_to"],
-                    st.session_state["bulk_label"],
-                ),
-            )
-    st.caption(
-        "Keys: 1-5 label and advance · Enter accept the suggestion · u undo · j/k next/previous ¶ · "
-        "l next unlabelled · n/p next/previous document · a accept confident · b label range"
-    )
+    for kind, text in st.session_state.pop("flash", []):  # from the bulk buttons just now
+        st.toast(md_escape(text), icon=TOAST_ICONS.get(kind), duration="long")
+    keys.label_view(view_data(sess, keylog, problems=keylog.take_problems(), name_field=NAME_FIELD))
 
 
 # -- preview ---------------------------------------------------------------------------------
@@ -332,58 +285,55 @@ def _preview_page() -> None:
         return
     st.text(sess.doc.doc_id)
     df, cleaned = sess.preview()
-    left, right = st.columns([2, 1])
+    left, right = st.columns([3, 2], gap="medium")
     with left:
-        st.caption("Original: paragraphs clean() drops are struck through, coloured by the model's label")
-        # The model's label and probability first, so they stay in view; the text wraps over
-        # up to three lines (Streamlit wraps cell text when rows are taller than 4rem).
-        st.dataframe(
-            preview_styler(df),
-            hide_index=True,
-            key="preview_table",
-            row_height=70,
-            height=min(40 + 70 * len(df), 640),
-            column_order=["¶", "model", "p", "text", "yours", "kept"],
-            column_config={
-                "¶": st.column_config.NumberColumn(width=40),
-                "model": st.column_config.TextColumn(width=115),
-                "p": st.column_config.NumberColumn(width=50, format="%.2f"),
-                "text": st.column_config.TextColumn(width=330),
-                "yours": st.column_config.TextColumn(width=115),
-                "kept": st.column_config.CheckboxColumn(width=50),
-            },
+        st.caption(
+            f"Original, {len(df)} paragraphs: those clean() drops are struck through and coloured "
+            "by the model's label"
         )
+        st.html(preview_rows_html(df))
     with right:
-        st.caption("clean(text)")
-        st.text(cleaned)
+        st.caption(f"clean(text): {int(df['kept'].sum())} paragraphs kept")
+        st.html(cleaned_html(cleaned))
 
 
 # -- agreement -------------------------------------------------------------------------------
 def _agreement_page() -> None:
     labels = label_maps(sess.records)
-    names = sorted(labels)
+    people = sorted(n for n in labels if not is_importer(n))
+    importers = sorted(n for n in labels if is_importer(n))
+    top = st.columns([3, 1.2], vertical_alignment="bottom")
+    with top[1]:
+        with_importers = st.checkbox(
+            f"include importers ({len(importers)})",
+            value=False,
+            key="agree_importers",
+            help="Imported corpora's coarse labels (annotator names ending in -import)",
+        )
+    names = sorted(people + (importers if with_importers else []))
     if len(names) < 2:
-        st.info("Agreement needs decisions from two annotators.")
+        st.info(
+            "Agreement needs decisions from two annotators"
+            + (f" ({len(importers)} importers left out)" if importers and not with_importers else "")
+            + "."
+        )
         return
-    chosen = st.multiselect("Annotators", names, default=names, key="agree_names")
+    # one selection per list of names: ticking "include importers" offers (and picks) them too
+    chosen = top[0].multiselect("Annotators", names, default=names, key=f"agree_names:{with_importers}")
     table = agreement_table(labels, chosen)
     if table.empty:
         st.info("These annotators have no paragraphs in common.")
         return
-    st.caption(
-        "Cohen's kappa on the paragraphs both labelled; per class: that class against the rest "
-        "(empty: undefined, e.g. neither used it)"
+    pages = max(1, -(-len(table) // PAIRS_PER_PAGE))
+    cap, pager = st.columns([4, 1], vertical_alignment="bottom")
+    cap.caption(
+        f"{len(table)} annotator pairs. Cohen's kappa on the paragraphs both labelled; per class: "
+        f"that class against the rest; '{UNDEFINED}' where it cannot be computed (both gave one "
+        "and the same label throughout)"
     )
-    st.dataframe(
-        table,
-        hide_index=True,
-        key="kappa_table",
-        column_config={
-            c: st.column_config.NumberColumn(format="%.2f")
-            for c in table.columns
-            if c == "agreement" or c.startswith("kappa")
-        },
-    )
+    pg = pager.number_input(f"page (of {pages})", 1, pages, 1, key="agree_page") if pages > 1 else 1
+    shown = readable_table(table.iloc[(pg - 1) * PAIRS_PER_PAGE : pg * PAIRS_PER_PAGE])
+    st.dataframe(shown, hide_index=True, key="kappa_table", height=38 + 35 * len(shown))
     hide = st.checkbox("hide adjudicated", value=False, key="hide_adjudicated")
     dis = disagreements(sess.records, chosen, include_adjudicated=not hide)
     st.subheader(f"{len(dis)} disagreements")
@@ -401,12 +351,12 @@ def _agreement_page() -> None:
             )
             c1, c2 = st.columns([3, 1])
             options = list(ALLOWED_LABELS)
-            default = d.adjudicated or next(iter(d.labels.values()))
+            default_label = d.adjudicated or next(iter(d.labels.values()))
             key = f"{d.doc_id}:{d.index}"
             c1.selectbox(
                 "label",
                 options,
-                index=options.index(default),
+                index=options.index(default_label),
                 key=f"adj_label:{key}",
                 label_visibility="collapsed",
             )
@@ -423,7 +373,19 @@ def _agreement_page() -> None:
 
 
 # -- progress and export -----------------------------------------------------------------------
+def _class_counts() -> dict[str, int]:
+    resolved, _ = sess.resolved()
+    counts = dict.fromkeys(ALLOWED_LABELS, 0)
+    for d in resolved.values():
+        for v in d.values():
+            counts[v] = counts.get(v, 0) + 1
+    return counts
+
+
 def _progress_page() -> None:
+    import altair as alt
+    import pandas as pd
+
     table = sess.progress()
     tot = progress_totals(table) if len(table) else {}
     c = st.columns(3)
@@ -431,12 +393,35 @@ def _progress_page() -> None:
     c[1].metric("labelled by you", tot.get("yours", 0))
     c[2].metric("labelled (by anyone)", tot.get("labelled", 0))
     st.dataframe(table, hide_index=True, key="progress_table")
-    resolved, problems = sess.resolved()
-    counts = {
-        lab: sum(1 for d in resolved.values() for v in d.values() if v == lab) for lab in ALLOWED_LABELS
-    }
-    st.caption("Whole store, per class (the label training takes)")
-    st.bar_chart(counts)
+    counts = _class_counts()
+    total = max(1, sum(counts.values()))
+    st.caption("Whole store, per class (the label training takes); the chart's scale is logarithmic")
+    left, right = st.columns([1, 2])
+    per_class = pd.DataFrame(
+        {
+            "class": list(counts),
+            "paragraphs": list(counts.values()),
+            "share": [f"{v / total:.2%}" for v in counts.values()],
+        }
+    )
+    left.dataframe(per_class, hide_index=True, key="class_counts", height=38 + 35 * len(per_class))
+    chart = (
+        alt.Chart(per_class)
+        .mark_bar()
+        .encode(
+            x=alt.X("paragraphs:Q", scale=alt.Scale(type="symlog"), title="paragraphs (log scale)"),
+            y=alt.Y("class:N", sort=list(counts), title=None),
+            color=alt.Color(
+                "class:N",
+                scale=alt.Scale(domain=list(LABEL_CSS), range=list(LABEL_CSS.values())),
+                legend=None,
+            ),
+            tooltip=["class", "paragraphs", "share"],
+        )
+    )
+    text = chart.mark_text(align="left", dx=3).encode(text="paragraphs:Q", color=alt.value("black"))
+    right.altair_chart(chart + text, key="class_chart", height=240)
+    _, problems = sess.resolved()
     if problems:
         st.warning(f"{len(problems)} records cannot be used (document missing or changed)")
     d1, d2, d3 = st.columns(3)
@@ -477,6 +462,15 @@ def _use_candidate(install: bool) -> None:
     _flash("success", f"now suggesting with {path}")
 
 
+def _labelled_paragraphs() -> int:
+    return sum(len(d) for d in sess.resolved()[0].values())
+
+
+def _minutes(seconds: float) -> str:
+    s = int(round(seconds))
+    return f"{s // 60} min {s % 60:02d} s" if s >= 60 else f"{s} s"
+
+
 @st.fragment(run_every=2)
 def _retrain_status() -> None:
     job = _job()
@@ -485,7 +479,18 @@ def _retrain_status() -> None:
         st.session_state["job_status"] = status
         st.rerun(scope="app")  # the metrics and buttons outside this fragment follow the new status
     st.session_state["job_status"] = status
-    st.text(f"status: {status}")
+    elapsed, estimate = job.elapsed(), job.estimate()
+    line = f"status: {status}"
+    if elapsed is not None:
+        line += f" · {'running for' if status == 'running' else 'took'} {_minutes(elapsed)}"
+    if status == "running":
+        if estimate is None:
+            line += " · no estimate yet: the first run that finishes here gives one"
+        else:
+            left = estimate - (elapsed or 0)
+            line += f" · estimate {_minutes(estimate)} (from the last run, scaled by paragraphs)"
+            line += f", about {_minutes(left)} left" if left > 0 else ", taking longer than the last run"
+    st.text(line)
     if status != "idle":
         st.code(job.log()[-6000:] or "(no output yet)", language=None)
 
@@ -493,26 +498,49 @@ def _retrain_status() -> None:
 def _retrain_page() -> None:
     job = _job()
     st.text("Runs: " + " ".join(job.command()))
-    c1, c2 = st.columns(2)
+    n = _labelled_paragraphs()
+    est = job.estimate(n)
+    c1, c2, c3 = st.columns([1.2, 0.6, 2], vertical_alignment="center")
     c1.button(
         "retrain in the background",
         key="retrain",
         disabled=job.status() == "running",
-        on_click=lambda: _act(job.start),
+        on_click=lambda: _act(job.start, n),
     )
     c2.button("stop", key="retrain_stop", disabled=job.status() != "running", on_click=job.cancel)
+    c3.caption(
+        f"{n} labelled paragraphs; "
+        + (f"expected to take about {_minutes(est)}" if est is not None else "no run has finished here yet")
+    )
     _retrain_status()
     meta = job.metadata()
     if meta is None:
         return
-    st.subheader("Candidate model: held-out metrics")
-    per_class, conf = metrics_frames(meta)
-    if per_class is None:
+    st.subheader("Candidate model: held-out metrics beside the installed model's")
+    installed_path = model_path(config.models)
+    installed = read_metadata(installed_path)
+    compared = compare_frames(meta, installed)
+    _, conf = metrics_frames(meta)
+    if compared is None or conf is None:
         st.info("This run recorded no held-out metrics.")
     else:
         import altair as alt
 
-        st.dataframe(per_class, hide_index=True, key="candidate_metrics")
+        st.caption(
+            f"Installed: {md_escape(str(installed_path))}"
+            + ("" if installed else " (no metadata: no figures to compare)")
+            + ". Each model's figures are held out on the labels it was trained with."
+        )
+        st.dataframe(
+            compared,
+            hide_index=True,
+            key="candidate_metrics",
+            column_config={
+                c: st.column_config.NumberColumn(format="%.3f")
+                for c in compared.columns
+                if "precision" in c or "recall" in c or "F1" in c
+            },
+        )
         chart = (
             alt.Chart(conf)
             .mark_rect()
@@ -524,7 +552,7 @@ def _retrain_page() -> None:
             )
         )
         text = chart.mark_text().encode(text="count:Q", color=alt.value("black"))
-        st.caption("Confusion matrix (rows gold, columns predicted)")
+        st.caption("Candidate's confusion matrix (rows gold, columns predicted)")
         st.altair_chart(chart + text, key="confusion")
     c1, c2 = st.columns(2)
     c1.button(

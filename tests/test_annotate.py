@@ -15,14 +15,15 @@ from conftest import REPO
 import segmenter
 from segmenter.labelling.agreement import agreement_table, disagreements, kappa, label_maps, pair_agreement
 from segmenter.labelling.config import AppConfig
+from segmenter.labelling.render import cleaned_html, preview_rows_html
 from segmenter.labelling.retrain import RetrainJob, metrics_frames, promote_candidate
 from segmenter.labelling.session import (
+    LABEL_CSS,
     AnnotationSession,
     export_csv,
     export_jsonl,
     export_resolved_csv,
     md_escape,
-    preview_styler,
 )
 from segmenter.labelling.sources import (
     PathRefused,
@@ -315,10 +316,23 @@ def test_preview_keeps_literal_text_and_strikes_dropped_paragraphs(root, shipped
     df, cleaned = s.preview()
     assert cleaned == segmenter.clean(text, model=shipped_model)
     assert df["text"].tolist() == [p.text for p in segmenter.segment(text)]
-    html = preview_styler(df).to_html()
-    for i, kept in enumerate(df["kept"]):
-        assert (f"row{i}_col1" in html.split("</style>")[0]) == (not kept)
-    assert "line-through" in html or df["kept"].all()
+    html = preview_rows_html(df)
+    rows = html.split("<div style=")[2:]  # one per paragraph, after the wrapper
+    assert len(rows) == len(df)
+    for row, kept, label in zip(rows, df["kept"], df["model"]):
+        struck = "line-through" in row
+        assert struck == (not kept)
+        assert (LABEL_CSS[label] in row.split("pre-wrap")[1]) == struck  # dropped: coloured by label
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "**newsletter**" in html  # Markdown stays the characters it is made of (no renderer)
+    assert not df["kept"].all()  # the page has a dropped paragraph, so the strike is tested
+
+
+def test_cleaned_text_keeps_its_line_breaks_and_is_escaped():
+    html = cleaned_html("First <b>kept</b> paragraph\nSecond & last\n")
+    assert html.count("<p ") == 2
+    assert "First &lt;b&gt;kept&lt;/b&gt; paragraph" in html and "Second &amp; last" in html
+    assert "nothing" in cleaned_html("")
 
 
 def test_md_escape_leaves_nothing_for_markdown_to_render():

@@ -19,6 +19,27 @@ if TYPE_CHECKING:  # pragma: no cover
 
 Key = tuple[str, str, int]  # (doc_id, doc_sha256, paragraph index)
 
+#: Annotator names of imported labels (segmenter.labelling.importer): coarse labels of a
+#: corpus, not a person's decisions, so agreement leaves them out unless asked.
+IMPORTER_SUFFIX = "-import"
+UNDEFINED = "undefined: one label only"
+
+
+def is_importer(name: str) -> bool:
+    """Whether ``name`` is an importer's (its labels came from a corpus, not a person)."""
+    return name.endswith(IMPORTER_SUFFIX)
+
+
+def readable_table(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`agreement_table` for reading: agreement and kappas to two decimals, an undefined
+    kappa (both gave one and the same label throughout, or one class against the rest never
+    varied) written as such instead of left empty."""
+    out = table.copy()
+    for c in out.columns:
+        if c == "agreement" or c.startswith("kappa"):
+            out[c] = [UNDEFINED if v is None or v != v else f"{float(v):.2f}" for v in out[c]]
+    return out
+
 
 def standing_decisions(
     records: Iterable[LabelRecord], *, adjudicated: bool = False

@@ -5,6 +5,7 @@ environment."""
 from __future__ import annotations
 
 import argparse
+import getpass
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -34,7 +35,8 @@ class AppConfig:
     ) -> AppConfig:
         """``streamlit run annotate_app.py -- --labels DIR --models DIR --allow DIR --annotator NAME``;
         unset options fall back to SEGMENTER_LABELS, SEGMENTER_MODELS, SEGMENTER_ALLOW
-        (``os.pathsep``-separated) and SEGMENTER_ANNOTATOR, then to the project's folders."""
+        (``os.pathsep``-separated) and SEGMENTER_ANNOTATOR, then to the project's folders and
+        the name you are logged in as (:func:`os_user`), so labelling can start at once."""
         ap = argparse.ArgumentParser(prog="annotate_app.py", add_help=False, allow_abbrev=False)
         ap.add_argument("--labels")
         ap.add_argument("--models")
@@ -50,5 +52,14 @@ class AppConfig:
             Path(labels).resolve(),
             Path(models).resolve(),
             tuple(Path(a).resolve() for a in allow),
-            (args.annotator or environ.get("SEGMENTER_ANNOTATOR") or "").strip(),
+            (args.annotator or environ.get("SEGMENTER_ANNOTATOR") or os_user()).strip(),
         )
+
+
+def os_user() -> str:
+    """The operating system's name for the user running the app (``getpass.getuser``), or ""
+    where it has none (a container without a passwd entry)."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError, ImportError):
+        return ""

@@ -1,6 +1,7 @@
 """Retraining from the labelling app: ``python -m segmenter.train`` as a background
-:class:`RetrainJob` writing a candidate model, the candidate's held-out metrics as tables,
-and its promotion to the model the app loads."""
+:class:`RetrainJob` writing a candidate model, how long it has run and is likely to run (from
+the runs before it, kept in ``MODELS/retrain_history.jsonl``), the candidate's held-out metrics
+as tables beside the installed model's, and its promotion to the model the app loads."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 CANDIDATE = "candidate.joblib"
 MODEL = "segmenter.joblib"
+HISTORY = "retrain_history.jsonl"
 
 
 class RetrainJob:
@@ -40,6 +43,9 @@ class RetrainJob:
         self.extra_args, self.module = list(extra_args), module
         self.proc: subprocess.Popen | None = None
         self._log_fh: io.BufferedWriter | None = None
+        self.started: float | None = None  # time.monotonic() at start
+        self.finished: float | None = None
+        self.paragraphs = 0  # labelled paragraphs the run trains on
 
     @property
     def candidate(self) -> Path:
@@ -64,8 +70,14 @@ class RetrainJob:
             *self.extra_args,
         ]
 
-    def start(self) -> None:
-        """Start training in the background (refused while a run is going)."""
+    @property
+    def history_path(self) -> Path:
+        """One JSON line per finished run: seconds, labelled paragraphs, status."""
+        return self.models / HISTORY
+
+    def start(self, paragraphs: int = 0) -> None:
+        """Start training in the background (refused while a run is going); ``paragraphs``
+        (the labelled paragraphs it trains on) scales the estimate from earlier runs."""
         if self.status() == "running":
             raise RuntimeError("a training run is already going")
         self.models.mkdir(parents=True, exist_ok=True)
@@ -76,6 +88,7 @@ class RetrainJob:
         env["PYTHONPATH"] = os.pathsep.join([str(self.cwd), *filter(None, [env.get("PYTHONPATH")])])
         env["PYTHONUNBUFFERED"] = "1"
         self._log_fh = open(self.log_path, "wb")
+        self.started, self.finished, self.paragraphs = time.monotonic(), None, int(paragraphs)
         self.proc = subprocess.Popen(
             self.command(),
             cwd=self.cwd,
@@ -92,10 +105,57 @@ class RetrainJob:
         code = self.proc.poll()
         if code is None:
             return "running"
+        status = "succeeded" if code == 0 and self.candidate.exists() else "failed"
         if self._log_fh is not None:
             self._log_fh.close()
             self._log_fh = None
-        return "succeeded" if code == 0 and self.candidate.exists() else "failed"
+            self.finished = time.monotonic()
+            self._record(status)
+        return status
+
+    def _record(self, status: str) -> None:
+        if self.started is None or self.finished is None:
+            return
+        line: dict[str, Any] = {
+            "seconds": round(self.finished - self.started, 1),
+            "paragraphs": self.paragraphs,
+            "status": status,
+        }
+        try:
+            with open(self.history_path, "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(line) + "\n")
+        except OSError:  # a read-only models folder: no estimate next time, nothing else lost
+            pass
+
+    def elapsed(self) -> float | None:
+        """Seconds the current (or last) run has taken so far; None before the first."""
+        if self.started is None:
+            return None
+        self.status()
+        return (self.finished or time.monotonic()) - self.started
+
+    def estimate(self, paragraphs: int | None = None) -> float | None:
+        """Expected seconds for a run on ``paragraphs`` labelled paragraphs (default: this
+        run's): the last successful run's time, scaled by paragraphs (training is linear in
+        them); None when no run has succeeded here yet."""
+        runs = []
+        try:
+            for line in self.history_path.read_text(encoding="utf-8").splitlines():
+                try:
+                    r = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(r, dict) and r.get("status") == "succeeded" and r.get("seconds"):
+                    runs.append(r)
+        except OSError:
+            return None
+        if not runs:
+            return None
+        last = runs[-1]
+        n = self.paragraphs if paragraphs is None else paragraphs
+        if n and last.get("paragraphs"):
+            return float(last["seconds"]) * n / float(last["paragraphs"])
+        return float(last["seconds"])
 
     def wait(self, timeout: float | None = None) -> str:
         """Block until the run ends (tests); returns :meth:`status`."""
@@ -196,6 +256,44 @@ def metrics_frames(meta: Mapping[str, Any]) -> tuple[pd.DataFrame | None, pd.Dat
         ]
     )
     return per_class, conf
+
+
+def compare_frames(candidate: Mapping[str, Any], installed: Mapping[str, Any] | None) -> pd.DataFrame | None:
+    """Per class: the candidate's held-out precision, recall and F1 beside the installed
+    model's and the F1 difference (empty where the installed model recorded none); None when
+    the candidate recorded no metrics. The two were measured on the labels each was trained
+    with, so the figures compare like for like only when the labels overlap."""
+    import pandas as pd
+
+    cand, _ = metrics_frames(candidate)
+    if cand is None:
+        return None
+    inst, _ = metrics_frames(installed or {})
+    old = {} if inst is None else {r["class"]: r for r in inst.to_dict("records")}
+    rows = []
+    for r in cand.to_dict("records"):
+        o = old.get(r["class"], {})
+        rows.append(
+            {
+                "class": r["class"],
+                "support": r.get("support"),
+                "candidate precision": r.get("precision"),
+                "candidate recall": r.get("recall"),
+                "candidate F1": r.get("f1"),
+                "installed F1": o.get("f1"),
+                "F1 change": None if o.get("f1") is None else r.get("f1") - o["f1"],
+                "installed support": o.get("support"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def read_metadata(path: Path) -> dict | None:
+    """A model's ``.json`` beside its artifact (None when missing or unreadable)."""
+    try:
+        return json.loads(Path(path).with_suffix(".json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def model_path(models: Path) -> Path:

@@ -8,6 +8,11 @@ Every decision is appended to the store (lock + fsync) the moment it is made; a 
 rebuilds its state from the store, so a reload or a crash loses nothing. The store is
 append-only: undo appends a record restoring the annotator's previous decision about the
 paragraph, or a retraction when there was none.
+
+Decisions from the browser name their paragraph (:meth:`AnnotationSession.label_at`), so a key
+lands on the paragraph the screen showed, whatever the session's cursor is by the time it is
+applied; :attr:`AnnotationSession.view` counts the moves the session made itself (a document
+opened, a range labelled, an undo), which the page follows.
 """
 
 from __future__ import annotations
@@ -32,7 +37,6 @@ from .store import (
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
-    from pandas.io.formats.style import Styler
     from sklearn.pipeline import Pipeline
 
 #: Keys of the label buttons, in CLASSES order.
@@ -94,6 +98,7 @@ class _Undo:
     before: list[LabelRecord | None]
     position: tuple[str, int, int]  # (doc_id, document position, cursor) before the action
     description: str
+    doc_sha256: str = ""
 
 
 @dataclass(frozen=True)
@@ -136,6 +141,9 @@ class AnnotationSession:
         self._undo: dict[str, list[_Undo]] = {}
         self._registered: set[str] = set()
         self._resolved_cache: tuple[int, tuple] | None = None
+        #: Bumped whenever the session moves the cursor or opens a document by itself (not
+        #: when a key from the page says where the cursor is): the page then follows.
+        self.view = 0
         self.reload()
 
     # -- state from the store ------------------------------------------------------------
@@ -196,6 +204,7 @@ class AnnotationSession:
         first unlabelled paragraph of the current document."""
         self.annotator = (name or "").strip()
         self._queue = None
+        self.view += 1
         if self.docs and self.mode == "document":
             nxt = self.next_unlabelled(-1)
             self.cursor = self.cursor if nxt is None else nxt
@@ -213,6 +222,7 @@ class AnnotationSession:
         self.doc_pos = 0
         self.cursor = 0
         self._queue = None
+        self.view += 1
         if self.docs:
             self.cursor = self.next_unlabelled(-1) or 0
 
@@ -235,6 +245,7 @@ class AnnotationSession:
         nxt = self.next_unlabelled(-1)
         self.cursor = 0 if nxt is None else nxt
         self.mode = "document"
+        self.view += 1
 
     @property
     def doc(self) -> Document | None:
@@ -249,6 +260,21 @@ class AnnotationSession:
         if doc.sha256 not in self._paras:
             self._paras[doc.sha256] = segment(doc.text)
         return self._paras[doc.sha256]
+
+    def find_document(self, doc_id: str, sha256: str) -> Document | None:
+        """The document ``doc_id`` with exactly this text (sha256): from the working set, else
+        the store; None when neither holds it."""
+        for d in self.docs:
+            if d.doc_id == doc_id and d.sha256 == sha256:
+                return d
+        stored = self.store_docs.get(doc_id)
+        return stored if stored is not None and stored.sha256 == sha256 else None
+
+    def position_of(self, doc: Document) -> int | None:
+        """Where ``doc`` is in the working set (None: not in it)."""
+        return next(
+            (i for i, d in enumerate(self.docs) if d.doc_id == doc.doc_id and d.sha256 == doc.sha256), None
+        )
 
     # -- decisions read back -------------------------------------------------------------
     def decision(
@@ -326,16 +352,75 @@ class AnnotationSession:
         return doc, self.paragraphs(doc)
 
     def _apply(
-        self, doc: Document, items: Sequence[tuple[int, str]], description: str, *, adjudicated: bool = False
+        self,
+        doc: Document,
+        items: Sequence[tuple[int, str]],
+        description: str,
+        *,
+        adjudicated: bool = False,
+        position: tuple[str, int, int] | None = None,
     ) -> list[LabelRecord]:
-        position = (self.doc.doc_id if self.doc else "", self.doc_pos, self.cursor)
+        if position is None:
+            position = (self.doc.doc_id if self.doc else "", self.doc_pos, self.cursor)
         written, before = [], []
         for index, label in items:
             before.append(self._latest.get((self.annotator, adjudicated, (doc.doc_id, doc.sha256, index))))
             written.append(self._write(doc, index, label, adjudicated=adjudicated))
         if written:
-            self._undo.setdefault(self.annotator, []).append(_Undo(written, before, position, description))
+            entry = _Undo(written, before, position, description, position_sha(self, position))
+            self._undo.setdefault(self.annotator, []).append(entry)
         return written
+
+    def label_at(self, doc_id: str, doc_sha256: str, index: int, label: str) -> LabelRecord:
+        """Label paragraph ``index`` of the document ``doc_id`` whose text has this sha256: the
+        paragraph the screen showed when the key was pressed, wherever the cursor is now. The
+        cursor does not move (the page says where it went); undo comes back to this paragraph."""
+        if label not in ALLOWED_LABELS:
+            raise ValueError(f"unknown label {label!r}")
+        self.annotator = clean_annotator(self.annotator)
+        doc = self.find_document(doc_id, doc_sha256)
+        if doc is None:
+            raise ValueError(
+                f"document {doc_id!r} with that text is neither open nor in the store; "
+                "the decision was not stored (reload the page)"
+            )
+        n = len(self.paragraphs(doc))
+        if not 0 <= int(index) < n:
+            raise ValueError(f"document {doc_id!r} has paragraphs 0 to {n - 1}; got {index}")
+        index = int(index)
+        pos = self.position_of(doc)
+        (rec,) = self._apply(
+            doc,
+            [(index, label)],
+            f"{label} on paragraph {index}",
+            position=(doc.doc_id, self.doc_pos if pos is None else pos, index),
+        )
+        self.message = ""
+        return rec
+
+    def undo_entries(self, limit: int = 30) -> list[dict[str, Any]]:
+        """The annotator's last ``limit`` undo steps, oldest first: per step the document, the
+        paragraph the cursor goes back to and, per paragraph written, the label it goes back to
+        (None: none). What the page needs to show an undo before the store has it."""
+        out = []
+        for e in (self._undo.get(self.annotator) or [])[-limit:]:
+            first = e.written[0]
+            out.append(
+                {
+                    "doc": first.doc_id,
+                    "sha": first.doc_sha256,
+                    "cursor_doc": e.position[0],
+                    "cursor_sha": e.doc_sha256,
+                    "cursor": e.position[2],
+                    "items": [
+                        [r.index, None if b is None or b.retracted else b.label]
+                        for r, b in zip(e.written, e.before)
+                    ],
+                    "adjudicated": first.adjudicated,
+                    "description": e.description,
+                }
+            )
+        return out
 
     def label(self, label: str, advance: bool = True) -> LabelRecord:
         """Label the current paragraph (stored at once) and go to the next unlabelled one."""
@@ -412,7 +497,13 @@ class AnnotationSession:
             self.doc_pos, self.cursor = pos, cursor
         self.message = f"undone: {entry.description}"
         self._queue = None
+        self.view += 1
         return self.message
+
+    def undo_target(self) -> tuple[str, int] | None:
+        """(document, first paragraph) the next undo would touch; None when nothing to undo."""
+        stack = self._undo.get(self.annotator) or []
+        return (stack[-1].written[0].doc_id, stack[-1].written[0].index) if stack else None
 
     def can_undo(self) -> bool:
         """Whether the annotator has an action to undo in this session."""
@@ -423,14 +514,22 @@ class AnnotationSession:
         n = len(self.paragraphs())
         if n:
             self.cursor = max(0, min(n - 1, self.cursor + delta))
+            self.view += 1
 
     def goto(self, index: int) -> None:
         """Put the cursor on paragraph ``index``."""
         n = len(self.paragraphs())
         if n:
             self.cursor = max(0, min(n - 1, int(index)))
+            self.view += 1
+
+    def advance(self) -> None:
+        """Go on as after a decision: the next unlabelled paragraph, or in the uncertainty
+        queue the most uncertain one left."""
+        self._advance()
 
     def _advance(self) -> None:
+        self.view += 1
         if self.mode == "queue":
             self.queue_next()
             return
@@ -465,6 +564,7 @@ class AnnotationSession:
             self.message = "the uncertainty queue is empty: every paragraph is labelled"
             return False
         _, self.doc_pos, self.cursor = queue[0]
+        self.view += 1
         return True
 
     def set_mode(self, mode: str) -> None:
@@ -547,6 +647,15 @@ class AnnotationSession:
         return pd.DataFrame(rows, columns=cols)
 
 
+def position_sha(sess: AnnotationSession, position: tuple[str, int, int]) -> str:
+    """The sha256 of the document an undo position names (its place in the working set)."""
+    doc_id, pos, _ = position
+    if 0 <= pos < len(sess.docs) and sess.docs[pos].doc_id == doc_id:
+        return sess.docs[pos].sha256
+    stored = sess.store_docs.get(doc_id)
+    return stored.sha256 if stored is not None else ""
+
+
 def _with_margin(df: pd.DataFrame, threshold: float | None = None) -> pd.DataFrame:
     """Add ``margin``: how far the suggested label is from flipping. Without a threshold,
     top-1 minus top-2 probability. With one (the model keeps core-story at p >= threshold),
@@ -574,33 +683,6 @@ def _with_margin(df: pd.DataFrame, threshold: float | None = None) -> pd.DataFra
 def progress_totals(table: pd.DataFrame) -> dict[str, int]:
     """Column sums of :meth:`AnnotationSession.progress` (overall progress)."""
     return {c: int(table[c].sum()) for c in table.columns if c != "document"}
-
-
-def preview_styler(df: pd.DataFrame) -> Styler:
-    """The preview table styled: dropped paragraphs struck through (also drawn with U+0336 in
-    the displayed text, since not every grid honours CSS strike-through) and coloured by the
-    model's label. The data stay the literal text; only display values change."""
-    import pandas as pd
-
-    dropped = df.index[~df["kept"]]
-
-    def style_row(row: pd.Series) -> list[str]:
-        css = (
-            ""
-            if row["kept"]
-            else f"color: {LABEL_CSS.get(row['model'], '#555')}; text-decoration: line-through"
-        )
-        return [css if col in ("text", "model") else "" for col in row.index]
-
-    styler = df.style.apply(style_row, axis=1)
-    if len(dropped):
-        styler = styler.format(strike, subset=pd.IndexSlice[dropped, ["text"]])
-    return styler
-
-
-def strike(text: object) -> str:
-    """``text`` with a combining long stroke (U+0336) after each character."""
-    return "".join(ch + "\u0336" for ch in str(text))
 
 
 # -- export ----------------------------------------------------------------------------------
