@@ -35,6 +35,7 @@ const S =
     notice: "",
     noticeKind: "",
     installed: false,
+    sendTimer: null,
   });
 
 const TYPING_INPUTS = ["button", "checkbox", "radio", "range", "submit", "reset", "file", "color", "image"];
@@ -178,12 +179,23 @@ function push(ev, waits, what) {
     S.waitFor = full.seq;
     S.waitWhat = what;
   }
-  sendQueue();
+  // a move only tells Python where the cursor is: it waits for a pause (or the next
+  // decision), so a run of j/k starts no run of the script per key
+  sendQueue(full.type === "move" ? 350 : 0);
   return full;
 }
 
-function sendQueue() {
-  if (S.send) S.send("queue", { nonce: S.nonce, events: S.pending.slice() });
+function sendQueue(delay) {
+  clearTimeout(S.sendTimer);
+  const go = () => {
+    S.sendTimer = null;
+    if (S.send) S.send("queue", { nonce: S.nonce, events: S.pending.slice() });
+  };
+  // after the frame that shows the key: sending starts Streamlit's own work on this thread
+  if (delay) S.sendTimer = setTimeout(go, delay);
+  else requestAnimationFrame(() => {
+    S.sendTimer = setTimeout(go, 0);
+  });
 }
 
 function act(a) {
