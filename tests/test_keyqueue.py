@@ -207,3 +207,33 @@ def test_agreement_reads_undefined_kappa_as_such_and_knows_importers():
     shown = readable_table(agreement_table(labels))
     assert shown["kappa"].tolist() == [UNDEFINED] and shown["agreement"].tolist() == ["1.00"]
     assert is_importer("wcxb-dev-import") and not is_importer("importer-bob")
+
+
+def test_n_and_p_open_the_next_document_only_from_the_document_shown(sess):
+    log = KeyLog()
+    sess.add_document(pasted_document("Second page\nits second paragraph\n"))
+    sess.select_document(0)
+    q = queue(sess, {"type": "document", "delta": 1})
+    log.apply(sess, q)
+    assert sess.doc_pos == 1
+    log.apply(sess, {"nonce": "page-1", "events": [*q["events"], dict(q["events"][0], seq=2)]})
+    assert sess.doc_pos == 1  # pressed on the first document, which is no longer shown
+    assert "no longer the open document" in log.take_problems()[0]
+
+
+def test_in_the_queue_a_decision_goes_on_to_the_most_uncertain_paragraph_left(tmp_path):
+    import numpy as np
+
+    class Model:  # paragraph i is less certain the higher i is
+        def predict_proba(self, docs):
+            return [
+                np.array([[0.9 - 0.05 * i, 0.1 + 0.05 * i, 0, 0, 0] for i in range(len(p))]) for p in docs
+            ]
+
+    s = AnnotationSession(tmp_path / "labels", "alice", Model(), "fake")
+    s.set_documents([pasted_document(TEXT)])
+    s.set_mode("queue")
+    first = view_data(s, KeyLog())["queue"][0]
+    assert first == [0, s.cursor]
+    KeyLog().apply(s, queue(s, {"type": "label", "index": s.cursor, "label": "nav", "cursor": s.cursor}))
+    assert [s.doc_pos, s.cursor] == view_data(s, KeyLog())["queue"][0] != first
