@@ -564,16 +564,22 @@ export default function (component) {
   const newDoc = onData(data);
   const root = parentElement;
   if (!S.ui || S.ui.root !== root || !root.contains(S.ui.wrap)) {
-    // one live view: a copy left in an element Streamlit is replacing goes
-    if (S.ui && S.ui.wrap) S.ui.wrap.remove();
     build(root);
     fillRows();
   } else if (newDoc || S.ui.rows.length !== data.paras.length) {
     fillRows();
   }
+  // one live view: a copy left in an element Streamlit is replacing (a page switch, a rerun
+  // that re-creates the element) goes, so only the view the keys act on is on screen
+  S.wraps = (S.wraps || []).filter((w) => w.isConnected && w !== S.ui.wrap);
+  for (const w of S.wraps) w.remove();
+  S.wraps = [S.ui.wrap];
   paint();
   return () => {
-    S.mounted = false;
-    S.ui = null;
+    // an old element's clean-up can come after the new one is drawn: leave the new one be
+    if (S.ui && S.ui.root === root) {
+      S.mounted = false;
+      S.ui = null;
+    }
   };
 }
