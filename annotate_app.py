@@ -193,6 +193,7 @@ def _uploads() -> None:
 
 with st.sidebar:
     st.header("segmenter labelling")
+    st.caption("Label by the guideline: docs/labels.md in the project folder")
     st.text_input(
         NAME_FIELD,
         key="annotator",
