@@ -34,6 +34,7 @@ from ..dataset import DEFAULT_AUGMENT_COPIES, DEFAULT_AUGMENT_RATE, Augmented, S
 from ..decision import DEFAULT_THRESHOLD
 from ..train import held_out_metrics
 from . import metrics as M
+from .cli import DEFAULT_LABELS
 from .corpus import CorpusDoc, EvaluationError, read_corpus
 from .errors import KINDS, error_breakdown
 from .folds import cv_probabilities, match_store
@@ -51,7 +52,6 @@ from .systems import (
 
 #: ``../shared/data`` beside this checkout
 DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
-DEFAULT_LABELS = Path(__file__).resolve().parents[2] / "labels"
 DEFAULT_SEEDS = (0, 1, 2)
 SUBSETS = (("all", "all pages"), ("spillover_heavy", "heavy spillover"))
 BASELINES = ("keep-everything", "lines-10-words", "justext")
