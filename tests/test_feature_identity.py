@@ -21,7 +21,7 @@ import numpy as np
 from conftest import REPO, SEEDS, WCXB_DATA, read_records, read_seed
 
 from segmenter.features import ParagraphFeatures
-from segmenter.store import LabelStore, sha256_text
+from segmenter.labelling.store import LabelStore, sha256_text
 
 DIGESTS = REPO / "tests" / "data" / "feature_digests.json"
 NAMES = REPO / "tests" / "data" / "feature_names.json"
