@@ -13,6 +13,9 @@ Prints, for the same page texts (WCXB dev and the seeds):
   with the per-KB cost, which stays flat when the growth is linear;
 * the batch CLI (``segmenter clean --jsonl``) on the same pages: records/s with --jobs 1 and 2
   (wall time of the whole command, start-up and model loads included) and peak RSS;
+* with ``--against REV``: ``clean_many`` and ``clean`` of this checkout against another
+  commit's (its code and its model, from a temporary git worktree), alternated three times
+  each in fresh processes on the same pages, with the ratio of the medians;
 * with ``--stream 100000``: a streaming run of that many records (the WCXB pages repeated with
   distinct ids, fed on stdin, output to /dev/null) and the peak RSS of the parent and of each
   worker, which stay flat however long the stream (it takes a while: ~15 ms per page per core).
@@ -182,6 +185,51 @@ def batch_cli(pages: list[str], stream: int, stream_jobs: int, corpus: Path) -> 
     print(f"(the {len(wcxb)} WCXB pages repeated, distinct ids, on stdin; output to {os.devnull})")
 
 
+_TIMER = """
+import json, sys, time
+import segmenter
+pages = json.load(open(sys.argv[1], encoding="utf-8"))
+model = segmenter.load_model()
+segmenter.clean(pages[0], model=model)
+t = time.perf_counter(); list(segmenter.clean_many(pages, model=model)); many = time.perf_counter() - t
+t = time.perf_counter(); [segmenter.clean(p, model=model) for p in pages]; one = time.perf_counter() - t
+print(json.dumps({"clean_many": many, "clean": one}))
+"""
+
+
+def against(rev: str, pages: list[str], rounds: int = 3) -> None:
+    """Time this checkout against ``rev`` (a commit of this repository), alternating fresh
+    processes, each importing segmenter and loading the model from its own tree."""
+    with tempfile.TemporaryDirectory() as tmp:
+        other = Path(tmp) / "other"
+        subprocess.run(
+            ["git", "-C", str(REPO), "worktree", "add", "--detach", "-q", str(other), rev], check=True
+        )
+        try:
+            pages_file = Path(tmp) / "pages.json"
+            pages_file.write_text(json.dumps(pages), encoding="utf-8")
+            trees = {rev: other, "this checkout": REPO}
+            runs: dict[str, list[dict]] = {name: [] for name in trees}
+            for _ in range(rounds):
+                for name, tree in trees.items():
+                    out = subprocess.run(
+                        [sys.executable, "-c", _TIMER, str(pages_file)],
+                        capture_output=True,
+                        text=True,
+                        check=True,
+                        cwd=tree,
+                        env={**os.environ, "PYTHONPATH": str(tree)},
+                    )
+                    runs[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
+        finally:
+            subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(other)], check=False)
+    print(f"\nthis checkout against {rev}, {rounds} alternated runs each (median seconds):")
+    for what in ("clean_many", "clean"):
+        old = statistics.median(r[what] for r in runs[rev])
+        new = statistics.median(r[what] for r in runs["this checkout"])
+        print(f"  {what:<11} {rev} {old:.3f} s, this checkout {new:.3f} s: {new / old:.3f}x the time")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument(
@@ -200,9 +248,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--stream-jobs", type=int, default=2, metavar="J", help="--jobs of the streaming run (default 2)"
     )
+    ap.add_argument(
+        "--against",
+        metavar="REV",
+        help="only time clean_many and clean against commit REV, alternated (e.g. HEAD~1)",
+    )
     args = ap.parse_args(argv)
 
     pages = load_pages(args.corpus, args.docs)
+    if args.against:
+        against(args.against, pages)
+        return 0
     n_docs = len(pages)
     n_paras = sum(len(segmenter.segment(t)) for t in pages)
     model = segmenter.load_model()
