@@ -170,3 +170,20 @@ def test_page_errors_count_words_kept_wrongly_by_kind_and_story_words_lost():
     errs = ER.page_errors(doc, Prediction("", kept))
     assert errs[ER.MENUS] == 1 and errs[ER.LOST] == 7 and errs[ER.COMMENTS] == 6
     assert errs[ER.PROSE] == 0 and errs[ER.LEGAL] == 0
+
+
+def test_error_shares_per_page_weigh_a_huge_page_as_one_page():
+    """A 1 000-word page whose story is all lost must not drown a small page's kept menu:
+    per page, each counts once, as the metric averages over pages."""
+    import numpy as np
+
+    big = _doc(["word " * 1000], ["core-story"])
+    small = _doc(["Home menu", "The story line one has six words"], ["other", "core-story"])
+    preds = [Prediction("", np.array([False])), Prediction("", np.array([True, True]))]
+    out = ER.error_breakdown([big, small], preds, np.array([0.0, 0.9]))
+    assert out["share"][ER.LOST] > 0.99
+    # the big page: 1000 lost of 1000 words; the small page: 2 menu words kept of 7 + 9 words
+    per_page = {ER.LOST: 1.0, ER.MENUS: 2 / 16}
+    total = sum(per_page.values())
+    assert out["share_per_page"][ER.LOST] == pytest.approx(per_page[ER.LOST] / total)
+    assert out["share_per_page"][ER.MENUS] == pytest.approx(per_page[ER.MENUS] / total)

@@ -2,7 +2,10 @@
 
 Every line the model keeps that the gold calls not-story, and every story line it drops,
 is put in one kind by the rules below (first match wins), and counted in words, as the
-standard metric counts shingles of words:
+standard metric counts shingles of words. Two shares are given: of all error words (where a
+page of 40 000 words weighs as much as a hundred ordinary ones), and per page, each page's
+error words over its gold and kept words averaged over the pages, which weighs pages as the
+metric does (it averages precision and recall over pages):
 
 * ``comment threads``: a line after a comments heading ("Comments", "12 comments",
   "Leave a reply", ...), or comment furniture (vote counts, "Reply", "X says:");
@@ -88,24 +91,39 @@ def page_errors(doc: CorpusDoc, pred: Prediction) -> dict[str, float]:
     return out
 
 
+def _page_words(doc: CorpusDoc, pred: Prediction) -> float:
+    """A page's gold words plus the words it keeps (at least 1): what its errors are out of."""
+    assert doc.line_labels is not None and pred.kept is not None
+    words = [len(M.tokens(line)) for line in doc.lines]
+    gold = sum(w for w, g in zip(words, doc.line_labels) if g == "core-story")
+    kept = sum(w for w, k in zip(words, pred.kept) if k)
+    return float(max(gold + kept, 1))
+
+
 def error_breakdown(
     docs: Sequence[CorpusDoc], preds: Sequence[Prediction], f1: np.ndarray, worst: int = 10
 ) -> dict:
     """Words wrongly kept or lost by kind, summed over the pages, with each kind's share of
     all errors and the ``worst`` pages (lowest F1) with the kind that costs them most."""
     totals = dict.fromkeys(KINDS, 0.0)
+    by_page = dict.fromkeys(KINDS, 0.0)
     per_page = []
     for doc, pred in zip(docs, preds):
         errs = page_errors(doc, pred)
-        for k, v in errs.items():
-            totals[k] += v
+        if errs:
+            size = _page_words(doc, pred)
+            for k, v in errs.items():
+                totals[k] += v
+                by_page[k] += v / size
         per_page.append(errs)
     all_words = sum(totals.values())
+    all_shares = sum(by_page.values())
     order = np.argsort(np.nan_to_num(f1, nan=1.0), kind="stable")[:worst]
     return {
         "pages": sum(bool(e) for e in per_page),
         "words": totals,
         "share": {k: (v / all_words if all_words else 0.0) for k, v in totals.items()},
+        "share_per_page": {k: (v / all_shares if all_shares else 0.0) for k, v in by_page.items()},
         "worst_pages": [
             {
                 "where": docs[i].where,

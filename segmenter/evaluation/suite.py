@@ -306,13 +306,19 @@ def format_suite(result: dict) -> str:
             lines.append(row)
     lines += ["", f"suite mean F1 over {len(result['corpora'])} corpora: {_pm(result['suite_mean_f1'])}", ""]
     lines.append(
-        f"Errors by kind, in words (seed {result['seeds'][0]}): share of all words wrongly kept or lost"
+        f"Errors by kind (seed {result['seeds'][0]}): share of all words wrongly kept or lost, "
+        "words, and share per page (as the metric weighs pages)"
     )
-    lines.append(f"{'corpus':<10}" + "".join(f"{k[:22]:>24}" for k in KINDS))
+    lines.append(f"{'corpus':<10}" + "".join(f"{k[:24]:>26}" for k in KINDS))
     for name, block in result["corpora"].items():
         e = block["errors"]
+        per_page = e.get("share_per_page", {})
         lines.append(
-            f"{name:<10}" + "".join(f"{e['share'][k]:>17.1%} {e['words'][k] / 1000:>5.0f}k" for k in KINDS)
+            f"{name:<10}"
+            + "".join(
+                f"{e['share'][k]:>10.1%} {e['words'][k] / 1000:>5.0f}k {per_page.get(k, 0.0):>8.1%}"
+                for k in KINDS
+            )
         )
     fine = result.get("fine_labels")
     if fine:
