@@ -153,3 +153,10 @@ def test_in_page_keeps_each_story_inside_its_own_page_chrome(tmp_path):
     bad = tmp_path / "nolabels.jsonl"
     bad.write_text(json.dumps({"id": "1", "truth": "x", "text": "x"}) + "\n", encoding="utf-8")
     assert C.main([str(tmp_path / "p.jsonl"), "--corpus", str(bad), "--in-page"]) == 2
+
+
+def test_default_corpus_is_the_wcxb_file_of_the_shared_folder_beside_the_checkout():
+    """Run from a source checkout, construct finds ../shared/data without --corpus."""
+    from conftest import REPO
+
+    assert REPO.parent / "shared" / "data" / "wcxb_dev_articles.jsonl.gz" == C.DEFAULT_CORPUS

@@ -104,6 +104,10 @@ _CARD_LAYOUTS = (
     ("headline",),
 )
 
+#: WCXB dev in ``../shared/data`` beside a source checkout (segmenter/evaluation/ is two
+#: folders below the checkout)
+DEFAULT_CORPUS = Path(__file__).resolve().parents[3] / "shared" / "data" / "wcxb_dev_articles.jsonl.gz"
+
 
 class ConstructError(ValueError):
     """The source corpus cannot be used; the message names the file and line."""
@@ -302,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("out", metavar="OUT", help="JSONL output (.gz: gzip), one page per line")
     ap.add_argument(
         "--corpus",
-        default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "wcxb_dev_articles.jsonl.gz"),
+        default=str(DEFAULT_CORPUS),
         help="source corpus with 'id' and 'truth' per line (default: WCXB dev in ../shared/data)",
     )
     ap.add_argument(
