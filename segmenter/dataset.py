@@ -20,6 +20,8 @@ from .segment import segment
 
 #: Weight of a finely labelled document's paragraphs against an imported one's.
 DEFAULT_FINE_DOC_WEIGHT = 20.0
+#: Each page's training weight is its paragraphs' total to this power (see ``weights_for``).
+DEFAULT_PAGE_POWER = 1.0
 #: Word-perturbed copies of each finely labelled document (segmenter.augment), and the
 #: share of its words replaced in each copy.
 DEFAULT_AUGMENT_COPIES = 2
@@ -105,10 +107,26 @@ def featurize(texts: Sequence[Sequence[str]], progress: bool = False) -> list[np
     return [feats.document_features(t) for t in items]
 
 
-def weights_for(data: TrainingData, fine_doc_weight: float) -> list[np.ndarray]:
+def weights_for(
+    data: TrainingData, fine_doc_weight: float, page_power: float = DEFAULT_PAGE_POWER
+) -> list[np.ndarray]:
+    """Training weights per paragraph: ``paragraph_weights`` (by words), each page's scaled by
+    its total to the power ``-page_power`` (1: every page weighs alike, as the metric
+    averages over pages; 0: a page weighs by its paragraphs' words) and rescaled so their
+    sum is unchanged (the penalty's strength against the data stays the same); then times
+    ``fine_doc_weight`` on finely labelled pages."""
     from .model import paragraph_weights
 
-    return [paragraph_weights(t, l, fine_doc_weight=fine_doc_weight) for t, l in zip(data.texts, data.labels)]
+    if not page_power >= 0:
+        raise ValueError(f"page_power must be 0 or more, got {page_power!r}")
+    W = [paragraph_weights(t, l) for t, l in zip(data.texts, data.labels)]
+    if page_power:
+        totals = np.array([w.sum() for w in W])
+        scale = np.where(totals > 0, np.maximum(totals, 1e-12) ** -page_power, 0.0)
+        scale *= totals.sum() / max(float((totals * scale).sum()), 1e-12)
+        W = [w * f for w, f in zip(W, scale)]
+    fine = set(data.fine)
+    return [w * fine_doc_weight if i in fine else w for i, w in enumerate(W)]
 
 
 @dataclass

@@ -30,6 +30,7 @@ from .dataset import (
     DEFAULT_AUGMENT_COPIES,
     DEFAULT_AUGMENT_RATE,
     DEFAULT_FINE_DOC_WEIGHT,
+    DEFAULT_PAGE_POWER,
     Augmented,
     StoreFeatures,
     TrainingData,
@@ -51,6 +52,7 @@ __all__ = [
     "DEFAULT_AUGMENT_COPIES",
     "DEFAULT_AUGMENT_RATE",
     "DEFAULT_FINE_DOC_WEIGHT",
+    "DEFAULT_PAGE_POWER",
     "DEFAULT_THRESHOLD",
     "Augmented",
     "TrainingData",
@@ -228,6 +230,7 @@ def train(
     cv: bool = True,
     jobs: int = 1,
     fine_doc_weight: float = DEFAULT_FINE_DOC_WEIGHT,
+    page_power: float = DEFAULT_PAGE_POWER,
     augment_copies: int = DEFAULT_AUGMENT_COPIES,
     augment_rate: float = DEFAULT_AUGMENT_RATE,
     threshold: float | None = DEFAULT_THRESHOLD,
@@ -247,7 +250,7 @@ def train(
         + ", ".join(f"{k} {v}" for k, v in counts.items())
     )
     X = featurize(data.texts, progress=progress)
-    W = weights_for(data, fine_doc_weight)
+    W = weights_for(data, fine_doc_weight, page_power)
     augmented = Augmented.build(data, augment_copies, augment_rate, seed)
     metrics: dict = {}
     presets = None
@@ -278,6 +281,7 @@ def train(
         "params": {
             "seed": seed,
             "fine_doc_weight": fine_doc_weight,
+            "page_power": page_power,
             "threshold": threshold,
             "augment_copies": augment_copies,
             "augment_rate": augment_rate,
@@ -332,6 +336,14 @@ def main(argv: list[str] | None = None) -> int:
         f"imported ones (default {DEFAULT_FINE_DOC_WEIGHT:g})",
     )
     ap.add_argument(
+        "--page-power",
+        type=float,
+        default=DEFAULT_PAGE_POWER,
+        help="each page's training weight is its paragraphs' total to the power -P: 1 weighs "
+        "every page alike, as the metric averages over pages; 0 weighs a page by its words "
+        f"(default {DEFAULT_PAGE_POWER:g})",
+    )
+    ap.add_argument(
         "--augment-copies",
         type=int,
         default=DEFAULT_AUGMENT_COPIES,
@@ -353,6 +365,8 @@ def main(argv: list[str] | None = None) -> int:
         "'none': keep it where core-story is the most probable label)",
     )
     args = ap.parse_args(argv)
+    if not args.page_power >= 0:
+        ap.error(f"--page-power must be 0 or more, got {args.page_power:g}")
     try:
         train(
             args.labels,
@@ -361,6 +375,7 @@ def main(argv: list[str] | None = None) -> int:
             cv=not args.no_cv,
             jobs=args.jobs,
             fine_doc_weight=args.fine_doc_weight,
+            page_power=args.page_power,
             augment_copies=args.augment_copies,
             augment_rate=args.augment_rate,
             threshold=args.threshold,

@@ -128,3 +128,31 @@ def test_train_help_explains_options():
     assert res.returncode == 0
     for opt in ("--labels", "--out", "--seed"):
         assert opt in res.stdout
+
+
+def test_every_page_weighs_alike_in_training_and_fine_pages_keep_their_weight():
+    """The metric averages over pages, so training does too: with page_power 1 a long page
+    weighs what a short one does (the total is unchanged), and finely labelled pages still
+    count fine_doc_weight times; page_power 0 weighs paragraphs by their words alone."""
+    import numpy as np
+
+    from segmenter.dataset import TrainingData, weights_for
+    from segmenter.model import paragraph_weights
+
+    texts = [["a short page with some words in it"] * 3, ["a long page with many more words"] * 30]
+    texts.append(["the finely labelled seed page"] * 3)
+    labels = [["core-story", "not-core", "not-core"], ["core-story"] + ["not-core"] * 29]
+    labels.append(["core-story", "nav", "related-article"])
+    data = TrainingData([None] * 3, texts, labels)  # type: ignore[list-item]
+    plain = [paragraph_weights(t, l) for t, l in zip(texts, labels)]
+    W = weights_for(data, fine_doc_weight=20.0, page_power=1.0)
+    totals = [w.sum() for w in W]
+    assert totals[0] == pytest.approx(totals[1]) and totals[2] == pytest.approx(20 * totals[0])
+    assert sum(totals[:2]) + totals[2] / 20 == pytest.approx(sum(w.sum() for w in plain))
+    for w, p in zip(W, plain):  # within a page, paragraphs keep their ratios
+        assert np.allclose(w / w.sum(), p / p.sum())
+    W0 = weights_for(data, fine_doc_weight=20.0, page_power=0.0)
+    assert all(np.array_equal(a, b) for a, b in zip(W0[:2], plain[:2]))
+    assert np.array_equal(W0[2], plain[2] * 20)
+    with pytest.raises(ValueError, match="page_power"):
+        weights_for(data, fine_doc_weight=20.0, page_power=-1.0)
