@@ -20,7 +20,16 @@ Resources (--resources, comma-separated; default all):
   over the paragraph (l2_supercat), loaded offline from the installed package; *centred*
   subtracts the page's mean paragraph vector first (the common direction all averages share);
 * ``wordfreq``: the page's words weighted by rarity from wordfreq (English, 8 - Zipf) in place
-  of the page's IDF.
+  of the page's IDF;
+* ``wordtable-{N}k-{f16,i8}[-idf][-andy|-folds]``: a table derived from wordllama, so a model
+  could ship it with no runtime dependency: for the N thousand most frequent lower-cased ``\\w+``
+  words (``segmenter.features._WORD``) over every line of the label store (``-andy``: of its
+  ``andy-news/`` documents only; ``-folds``: inside folds), wordllama's vector of the word alone (the mean of its token
+  vectors, as ``wl.embed([word], norm=False)``), stored as float16 or as int8 with a per-row
+  scale. A paragraph's vector is the mean of its known words' rows (unknown words skipped);
+  ``-idf`` weighs each word by its IDF over the page's paragraphs. Only which words get a row
+  depends on the pages (the vectors are wordllama's); by default that is drawn from the whole
+  store, test pages included.
 
 "Inside folds": constructed pages carry ``fold`` and ``derived_from`` (the WCXB page ids of the
 story and of the other story); fold j's pages are split with a space fitted on no document
@@ -42,6 +51,7 @@ import gzip
 import json
 import logging
 import os
+import re
 import sys
 import tempfile
 import time
@@ -61,7 +71,15 @@ RESOURCES = (
     "wordllama",
     "wordllama-centred",
     "wordfreq",
+    "wordtable-20k-f16",
+    "wordtable-20k-i8",
+    "wordtable-50k-f16",
+    "wordtable-50k-i8",
+    "wordtable-50k-f16-idf",
+    "wordtable-50k-f16-andy",
+    "wordtable-20k-f16-folds",
 )
+WORDTABLE = re.compile(r"wordtable-(\d+)k-(f16|i8)(-idf)?(?:-(andy|folds))?")
 KINDS = ("bare", "before")
 CRITERIA = ("within", "cross")
 
@@ -191,6 +209,98 @@ def rarity_table() -> tuple[Callable[[str], float], float]:
     return weight, package_mb(wordfreq, ["data/large_en.msgpack.gz"])
 
 
+_COUNTS: dict[str, dict[str, int]] = {}
+
+
+def word_counts(store, source: str, held: set[str]) -> dict[str, int]:
+    """Frequencies of the lower-cased ``\\w+`` words over every line of the label store
+    (``andy``: of its ``andy-news/`` documents; ``folds``: of no document whose page id is in
+    ``held``)."""
+    from collections import Counter
+
+    from segmenter.features import _WORD
+
+    if source in _COUNTS:
+        return _COUNTS[source]
+    counts: Counter[str] = Counter()
+    for doc, lines in zip(store.docs, store.texts):
+        if source == "andy" and not doc.doc_id.startswith("andy-news/"):
+            continue
+        if source == "folds" and page_id(doc.doc_id) in held:
+            continue
+        for line in lines:
+            counts.update(_WORD.findall(line.lower()))
+    if source != "folds":
+        _COUNTS[source] = counts
+    return counts
+
+
+def word_table(counts, words: int, dtype: str):
+    """The ``words`` most frequent words (ties by word) and wordllama's vector of each alone,
+    as float16 rows or as int8 rows with a float32 scale per row."""
+    wl, _ = load_wordllama()
+    vocab = [w for w, _ in sorted(counts.items(), key=lambda wc: (-wc[1], wc[0]))[:words]]
+    # padding is masked out of the pooled mean: batched, each row is embed([word]) exactly
+    E = wl.embed(vocab, norm=False, batch_size=512)
+    if dtype == "f16":
+        return {"words": vocab, "rows": E.astype(np.float16)}
+    scale = np.abs(E).max(axis=1) / 127
+    scale[scale == 0] = 1
+    return {
+        "words": vocab,
+        "rows": np.round(E / scale[:, None]).astype(np.int8),
+        "scale": scale.astype(np.float32),
+    }
+
+
+def table_files(table) -> tuple[dict[str, float], float, dict]:
+    """Sizes (MB) of the table as a compressed joblib file and a compressed npz, the time to
+    load the npz, and the loaded table."""
+    import joblib
+
+    with tempfile.TemporaryDirectory() as tmp:
+        sizes = {}
+        path = Path(tmp) / "table.joblib"
+        joblib.dump(table, path, compress=3)
+        sizes["joblib"] = path.stat().st_size / 1e6
+        path = Path(tmp) / "table.npz"
+        arrays = {k: v for k, v in table.items() if k != "words"}
+        np.savez_compressed(path, words=np.frombuffer("\n".join(table["words"]).encode(), np.uint8), **arrays)
+        sizes["npz"] = path.stat().st_size / 1e6
+        t = time.perf_counter()
+        with np.load(path) as z:
+            loaded = {k: z[k] for k in z.files}
+        loaded["words"] = loaded["words"].tobytes().decode().split("\n")
+        return sizes, time.perf_counter() - t, loaded
+
+
+def table_vectorizer(table, idf: bool) -> Callable[[list[str]], np.ndarray]:
+    from segmenter.features import _WORD
+
+    index = {w: i for i, w in enumerate(table["words"])}
+    rows = table["rows"].astype(np.float32)
+    if "scale" in table:
+        rows *= table["scale"][:, None]
+    rows = np.vstack([rows, np.zeros((1, rows.shape[1]), np.float32)])  # a zero row to pad with
+
+    def vectorize(ps: list[str]) -> np.ndarray:
+        ids = [[index[w] for w in _WORD.findall(p.lower()) if w in index] for p in ps]
+        sizes = np.array([len(i) for i in ids])
+        flat = np.fromiter((i for para in ids for i in para), np.int64, int(sizes.sum()))
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        R = rows[np.append(flat, len(rows) - 1)]
+        if idf:
+            para = np.repeat(np.arange(len(ps)), sizes)
+            uniq = np.unique(para * len(rows) + flat) % len(rows)
+            df = np.bincount(uniq, minlength=len(rows))
+            R[:-1] *= (np.log((1 + len(ps)) / (1 + df[flat])) + 1)[:, None].astype(np.float32)
+        V = np.add.reduceat(R, starts, axis=0)
+        V[sizes == 0] = 0
+        return unit_rows(V)
+
+    return vectorize
+
+
 def chance(pages: Sequence[Page]) -> Tally:
     t = Tally(note="uniform random split")
     for kind in KINDS:
@@ -276,6 +386,22 @@ def measure(name: str, pages: Sequence[Page], args, corpus_paragraphs, store) ->
                 w = np.array([weight(word) for word in cv.get_feature_names_out()])
                 return unit_rows(X.multiply(w[None, :]).tocsr())
 
+        elif m := WORDTABLE.fullmatch(name):
+            words, dtype, idf, source = int(m[1]) * 1000, m[2], bool(m[3]), m[4] or "store"
+            if fold == folds[0] or source == "folds":
+                t = time.perf_counter()
+                counts = word_counts(store, source, held)
+                table = word_table(counts, words, dtype)
+                fits.append(time.perf_counter() - t)
+                sizes, tally.load, table = table_files(table)
+                tally.disk = sizes["npz"]
+                what = {"store": "whole store", "andy": "andy-news", "folds": f"fold {fold}'s"}[source]
+                tally.note = (
+                    f"{len(table['words'])} of {len(counts)} words ({what}), {dtype}{', page IDF' if idf else ''};"
+                    f" joblib {sizes['joblib']:.1f} MB, npz {sizes['npz']:.1f} MB (compressed)"
+                )
+                vectorize = table_vectorizer(table, idf)
+
         else:
             raise SystemExit(f"unknown resource {name!r}; choose from {', '.join(RESOURCES)}")
         for p in in_fold:
@@ -323,7 +449,7 @@ def run(args) -> int:
         corpus_paragraphs = [
             (s.id, [p for p in s.paragraphs if len(p.split()) >= 5]) for s in read_stories(args.corpus, 5)
         ]
-    if "lsa-store" in names or "lsa-store-prose" in names:
+    if any(n in ("lsa-store", "lsa-store-prose") or WORDTABLE.fullmatch(n) for n in names):
         from segmenter.dataset import load_training_data
 
         store = load_training_data(args.labels)
