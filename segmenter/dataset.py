@@ -114,12 +114,13 @@ def weights_for(
     its total to the power ``-page_power`` (1: every page weighs alike, as the metric
     averages over pages; 0: a page weighs by its paragraphs' words) and rescaled so their
     sum is unchanged (the penalty's strength against the data stays the same); then times
-    ``fine_doc_weight`` on finely labelled pages."""
+    ``fine_doc_weight`` on finely labelled pages (five classes only, no ``not-core``): they
+    alone teach the difference between related-article, promo, nav and duplicate."""
     from .model import paragraph_weights
 
     if not page_power >= 0:
         raise ValueError(f"page_power must be 0 or more, got {page_power!r}")
-    W = [paragraph_weights(t, l) for t, l in zip(data.texts, data.labels)]
+    W = [paragraph_weights(t) for t in data.texts]
     if page_power:
         totals = np.array([w.sum() for w in W])
         scale = np.where(totals > 0, np.maximum(totals, 1e-12) ** -page_power, 0.0)

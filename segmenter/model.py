@@ -651,21 +651,11 @@ def word_weight(words: np.ndarray, cap: int = _WORD_WEIGHT_CAP) -> np.ndarray:
     return _WORD_WEIGHT_FLOOR + np.minimum(np.maximum(words, 0), cap) / cap
 
 
-def paragraph_weights(
-    texts: Sequence[str],
-    labels: Sequence[str | None],
-    *,
-    word_cap: int = _WORD_WEIGHT_CAP,
-    fine_doc_weight: float = 1.0,
-) -> np.ndarray:
-    """Training weight per paragraph: ``word_weight`` of its words (so the loss follows the
-    word-level metric, not the count of "Share" lines), times ``fine_doc_weight`` for
-    documents labelled with the five classes only (no ``not-core``): they alone teach the
-    difference between related-article, promo, nav and duplicate."""
+def paragraph_weights(texts: Sequence[str], *, word_cap: int = _WORD_WEIGHT_CAP) -> np.ndarray:
+    """Training weight per paragraph: ``word_weight`` of its words, so the loss follows the
+    word-level metric, not the count of "Share" lines (``dataset.weights_for`` then weighs
+    the pages against each other)."""
     from .features import _WORD
 
     words = np.array([len(_WORD.findall(t)) for t in texts], dtype=np.float64)
-    w = word_weight(words, word_cap)
-    if NOT_CORE not in labels:
-        w = w * fine_doc_weight
-    return w
+    return word_weight(words, word_cap)

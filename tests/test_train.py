@@ -144,7 +144,7 @@ def test_every_page_weighs_alike_in_training_and_fine_pages_keep_their_weight():
     labels = [["core-story", "not-core", "not-core"], ["core-story"] + ["not-core"] * 29]
     labels.append(["core-story", "nav", "related-article"])
     data = TrainingData([None] * 3, texts, labels)  # type: ignore[list-item]
-    plain = [paragraph_weights(t, l) for t, l in zip(texts, labels)]
+    plain = [paragraph_weights(t) for t in texts]
     W = weights_for(data, fine_doc_weight=20.0, page_power=1.0)
     totals = [w.sum() for w in W]
     assert totals[0] == pytest.approx(totals[1]) and totals[2] == pytest.approx(20 * totals[0])

@@ -78,26 +78,26 @@ def line_kinds(lines: Sequence[str]) -> list[str]:
 def page_errors(doc: CorpusDoc, pred: Prediction) -> dict[str, float]:
     """Words of each kind the model kept wrongly or lost on one page (needs line labels and
     line decisions; {} when either is missing)."""
+    return _page_tally(doc, pred)[0]
+
+
+def _page_tally(doc: CorpusDoc, pred: Prediction) -> tuple[dict[str, float], float]:
+    """``page_errors``, and the page's gold words plus the words it keeps (at least 1): what
+    its errors are out of."""
     if doc.line_labels is None or pred.kept is None:
-        return {}
+        return {}, 1.0
     kinds = line_kinds(doc.lines)
     out = dict.fromkeys(KINDS, 0.0)
+    size = 0
     for line, gold, kept, kind in zip(doc.lines, doc.line_labels, pred.kept, kinds):
+        words = len(M.tokens(line))
         core = gold == "core-story"
+        size += words * (int(core) + int(bool(kept)))
         if core and not kept:
-            out[LOST] += len(M.tokens(line))
+            out[LOST] += words
         elif kept and not core:
-            out[kind] += len(M.tokens(line))
-    return out
-
-
-def _page_words(doc: CorpusDoc, pred: Prediction) -> float:
-    """A page's gold words plus the words it keeps (at least 1): what its errors are out of."""
-    assert doc.line_labels is not None and pred.kept is not None
-    words = [len(M.tokens(line)) for line in doc.lines]
-    gold = sum(w for w, g in zip(words, doc.line_labels) if g == "core-story")
-    kept = sum(w for w, k in zip(words, pred.kept) if k)
-    return float(max(gold + kept, 1))
+            out[kind] += words
+    return out, float(max(size, 1))
 
 
 def error_breakdown(
@@ -109,9 +109,8 @@ def error_breakdown(
     by_page = dict.fromkeys(KINDS, 0.0)
     per_page = []
     for doc, pred in zip(docs, preds):
-        errs = page_errors(doc, pred)
+        errs, size = _page_tally(doc, pred)
         if errs:
-            size = _page_words(doc, pred)
             for k, v in errs.items():
                 totals[k] += v
                 by_page[k] += v / size
