@@ -29,7 +29,15 @@ Resources (--resources, comma-separated; default all):
   scale. A paragraph's vector is the mean of its known words' rows (unknown words skipped);
   ``-idf`` weighs each word by its IDF over the page's paragraphs. Only which words get a row
   depends on the pages (the vectors are wordllama's); by default that is drawn from the whole
-  store, test pages included.
+  store, test pages included;
+* ``wordtable-file:PATH[:DIMS][c]``: a table read from an ``.npz`` with ``words`` (unicode) and
+  ``vectors`` (float32, one row a word), as ``scripts/distil_word_table.py`` writes it (a word
+  table distilled from a sentence-embedding model, or wordllama's for reference), stored int8
+  with a per-row float32 scale as the ``-i8`` tables and used as they are (mean of the known
+  words' rows). ``:DIMS`` first reduces it to DIMS dimensions by an SVD fitted on the table's
+  rows, *uncentred* (the rows projected on their top right singular vectors, the common
+  direction kept); ``c`` (``:128c``, or ``:c`` for all dimensions) centres the rows on their
+  mean first, so ``:128c`` is a PCA, as model2vec's post-processing. Not in the default list.
 
 "Inside folds": constructed pages carry ``fold`` and ``derived_from`` (the WCXB page ids of the
 story and of the other story); fold j's pages are split with a space fitted on no document
@@ -80,6 +88,7 @@ RESOURCES = (
     "wordtable-20k-f16-folds",
 )
 WORDTABLE = re.compile(r"wordtable-(\d+)k-(f16|i8)(-idf)?(?:-(andy|folds))?")
+WORDFILE = re.compile(r"wordtable-file:(.+?)(?::(\d*)(c?))?")
 KINDS = ("bare", "before")
 CRITERIA = ("within", "cross")
 
@@ -253,6 +262,32 @@ def word_table(counts, words: int, dtype: str):
     }
 
 
+def file_table(path: str, dims: int | None, centred: bool):
+    """The table of an ``.npz`` (``words``, ``vectors``), optionally centred on its mean row
+    and reduced to ``dims`` dimensions by an SVD of its rows, as int8 rows with a float32 scale
+    per row (as ``word_table``'s ``i8``)."""
+    with np.load(path) as z:
+        vocab = [str(w) for w in z["words"]]
+        E = z["vectors"].astype(np.float64)
+    if len(vocab) != len(E) or len(set(vocab)) != len(vocab):
+        raise SystemExit(f"{path}: {len(vocab)} words ({len(set(vocab))} distinct) for {len(E)} rows")
+    if centred:
+        E = E - E.mean(axis=0)
+    if dims and dims < E.shape[1]:
+        _, _, Vt = np.linalg.svd(E, full_matrices=False)
+        Vt = Vt[:dims]
+        Vt *= np.sign(Vt[np.arange(dims), np.abs(Vt).argmax(axis=1)])[:, None]  # a fixed sign each
+        E = E @ Vt.T
+    E = E.astype(np.float32)
+    scale = np.abs(E).max(axis=1) / 127
+    scale[scale == 0] = 1
+    return {
+        "words": vocab,
+        "rows": np.round(E / scale[:, None]).astype(np.int8),
+        "scale": scale.astype(np.float32),
+    }
+
+
 def table_files(table) -> tuple[dict[str, float], float, dict]:
     """Sizes (MB) of the table as a compressed joblib file and a compressed npz, the time to
     load the npz, and the loaded table."""
@@ -402,8 +437,25 @@ def measure(name: str, pages: Sequence[Page], args, corpus_paragraphs, store) ->
                 )
                 vectorize = table_vectorizer(table, idf)
 
+        elif m := WORDFILE.fullmatch(name):
+            if fold == folds[0]:
+                path, dims, centred = m[1], int(m[2]) if m[2] else None, bool(m[3])
+                t = time.perf_counter()
+                table = file_table(path, dims, centred)
+                fits.append(time.perf_counter() - t)
+                sizes, tally.load, table = table_files(table)
+                tally.disk = sizes["npz"]
+                how = ", ".join(h for h in ("centred" * centred, f"SVD to {dims}" * bool(dims)) if h)
+                tally.note = (
+                    f"{len(table['words'])} words x {table['rows'].shape[1]} from {Path(path).name}"
+                    f" ({how or 'as read'}), i8; npz {sizes['npz']:.1f} MB (compressed)"
+                )
+                vectorize = table_vectorizer(table, False)
+
         else:
-            raise SystemExit(f"unknown resource {name!r}; choose from {', '.join(RESOURCES)}")
+            raise SystemExit(
+                f"unknown resource {name!r}; choose from {', '.join(RESOURCES)}, wordtable-file:PATH[:DIMS][c]"
+            )
         for p in in_fold:
             t = time.perf_counter()
             splits = best_splits(vectorize(p.paragraphs))
