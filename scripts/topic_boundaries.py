@@ -253,6 +253,12 @@ def word_table(counts, words: int, dtype: str):
     E = wl.embed(vocab, norm=False, batch_size=512)
     if dtype == "f16":
         return {"words": vocab, "rows": E.astype(np.float16)}
+    return int8_table(vocab, E)
+
+
+def int8_table(vocab: list[str], E: np.ndarray) -> dict:
+    """A table's rows as int8 with a float32 scale per row (each row's largest magnitude
+    maps to 127)."""
     scale = np.abs(E).max(axis=1) / 127
     scale[scale == 0] = 1
     return {
@@ -279,13 +285,7 @@ def file_table(path: str, dims: int | None, centred: bool):
         Vt *= np.sign(Vt[np.arange(dims), np.abs(Vt).argmax(axis=1)])[:, None]  # a fixed sign each
         E = E @ Vt.T
     E = E.astype(np.float32)
-    scale = np.abs(E).max(axis=1) / 127
-    scale[scale == 0] = 1
-    return {
-        "words": vocab,
-        "rows": np.round(E / scale[:, None]).astype(np.int8),
-        "scale": scale.astype(np.float32),
-    }
+    return int8_table(vocab, E)
 
 
 def table_files(table) -> tuple[dict[str, float], float, dict]:
